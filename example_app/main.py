@@ -1,0 +1,41 @@
+"""A small app to try fast-hot-reload on: edit templates/, static/ or this file while it runs.
+
+Run it from the repository root:  uvicorn example_app.main:app --reload --reload-dir example_app
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from fast_hot_reload import FastHotReload
+
+HERE = Path(__file__).parent
+
+app = FastAPI(title="fast-hot-reload example")
+app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+templates = Jinja2Templates(directory=HERE / "templates")
+FastHotReload(app, watch_paths=[HERE])
+
+NOTES = ["Edit templates/index.html: the page reloads.", "Edit static/style.css: the style changes in place."]
+
+
+@app.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"notes": NOTES, "title": "Hello, hot reload"})
+
+
+@app.get("/about", response_class=HTMLResponse)
+async def about(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "about.html", {"title": "About"})
+
+
+@app.get("/api/status")
+async def status() -> dict[str, str]:
+    """JSON is never touched by the plugin."""
+    return {"status": "ok", "time": datetime.now(timezone.utc).isoformat()}

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._inject import TagInserter
+from ._state import STATE_KEY, Runtime
+
+logger = logging.getLogger(__name__)
+
+NONCE_RE = re.compile(rb"'nonce-([A-Za-z0-9+/=_-]+)'")
+ASCII_UNSAFE_CHARSETS = (b"utf-16", b"utf-32", b"ucs-2")  # the tag is ASCII: these would garble it
+PATHSEND_CHUNK = 64 * 1024
+
+
+class HotReloadMiddleware:
+    """Pure ASGI middleware that adds the hot reload `<script>` tag to HTML responses.
+
+    `FastHotReload(app)` adds it for you. For manual wiring, include `hot_reload_router` and add
+    this middleware: it finds the running hot reload in the app state, and passes everything
+    through untouched when there is none (switched off, or the router was not included).
+
+    Example:
+        ```python
+        app.include_router(hot_reload_router)
+        app.add_middleware(HotReloadMiddleware)
+        ```
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = scope.get("state", {}).get(STATE_KEY) if scope["type"] == "http" else None
+        if runtime is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _Responder(runtime, scope, send).send)
+
+
+def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    for key, value in headers:
+        if key == b"content-type" or key.lower() == b"content-type":
+            return value[:9].lower() == b"text/html"
+    return False
+
+
+class _Responder:
+    """Per-request state: decides on the start message, then rewrites the body if it is HTML."""
+
+    def __init__(self, runtime: Runtime, scope: Scope, send: Send) -> None:
+        self.runtime = runtime
+        self.scope = scope
+        self.downstream = send
+        self.inserter: TagInserter | None = None
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            message = self.start(message)
+        elif self.inserter is not None and kind == "http.response.body":
+            message = self.body(message)
+        elif self.inserter is not None and kind == "http.response.pathsend":
+            await self.pathsend(message["path"])
+            return
+        await self.downstream(message)
+
+    def start(self, message: Message) -> Message:
+        if not is_html(message.get("headers", ())):
+            return message  # the fast path: one header look-up for everything that is not a page
+        try:
+            headers = [(k.lower(), v) for k, v in message["headers"]]
+            tag = self.decide(message.get("status", 200), dict(headers))
+        except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
+            logger.debug("not injecting into an unusual response: %r", exc)
+            return message
+        if tag is None:
+            return message
+        self.inserter = TagInserter(tag)
+        fixed = [(k, str(int(v) + len(tag)).encode() if k == b"content-length" else v) for k, v in headers]
+        return {**message, "headers": fixed}
+
+    def decide(self, status: int, headers: dict[bytes, bytes]) -> bytes | None:
+        """The tag to insert, or None when this response is to be left alone."""
+        content_type = headers[b"content-type"].lower()
+        if status in (204, 304) or status < 200:
+            return None
+        if any(charset in content_type for charset in ASCII_UNSAFE_CHARSETS):
+            return None
+        if headers.get(b"content-encoding", b"identity").lower() != b"identity":
+            logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
+            return None
+        if any(k.lower() == b"hx-request" for k, _ in self.scope.get("headers", ())):
+            return None  # an htmx fragment, not a page
+        nonce = NONCE_RE.search(headers.get(b"content-security-policy", b""))
+        root_path = self.scope.get("root_path", "")
+        return self.runtime.tag(root_path, nonce.group(1).decode() if nonce else None)
+
+    def body(self, message: Message) -> Message:
+        assert self.inserter is not None
+        if self.scope.get("method") == "HEAD":
+            return message  # headers already promise the tag's length; there is no body to change
+        chunk = self.inserter.feed(message.get("body", b""))
+        if not message.get("more_body", False):
+            chunk += self.inserter.finish()
+            self.inserter = None
+        return {**message, "body": chunk}
+
+    async def pathsend(self, path: str) -> None:
+        # a file sent by path (ASGI pathsend): stream it ourselves so the tag gets in
+        async with await anyio.open_file(path, "rb") as file:
+            while chunk := await file.read(PATHSEND_CHUNK):
+                await self.downstream(self.body({"type": "http.response.body", "body": chunk, "more_body": True}))
+        await self.downstream(self.body({"type": "http.response.body", "body": b"", "more_body": False}))

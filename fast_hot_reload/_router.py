@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+from urllib.parse import urlsplit
+
+import anyio
+from anyio.abc import TaskStatus
+from fastapi import APIRouter, Request, Response, WebSocket
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Lifespan
+from starlette.websockets import WebSocketDisconnect
+
+from ._broadcast import Broadcaster
+from ._client import render_client
+from ._config import Config, env_enabled
+from ._state import STATE_KEY, Runtime
+from ._watch import watch
+
+logger = logging.getLogger(__name__)
+
+PING_INTERVAL = 15.0  # seconds between keepalives, so proxies and half-open sockets are noticed
+SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+POLICY_VIOLATION = 1008
+
+
+def create_router(config: Config) -> APIRouter:
+    """The hot reload endpoints for one configuration, with a lifespan that runs its watcher."""
+    router = APIRouter(lifespan=_lifespan(config), include_in_schema=False)
+    prefix = config.url_prefix
+
+    @router.api_route(prefix + "/client.js", methods=["GET", "HEAD"])
+    async def client_script(request: Request) -> Response:
+        if _runtime(request.scope) is None:
+            return Response(status_code=404)
+        script, digest = render_client(config)
+        immutable = request.query_params.get("h") == digest  # the injected URL names this exact script
+        cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
+        return Response(script, media_type="application/javascript", headers={"Cache-Control": cache})
+
+    @router.websocket(prefix + "/ws")
+    async def websocket_events(websocket: WebSocket) -> None:
+        runtime = _runtime(websocket.scope)
+        origin = websocket.headers.get("origin")
+        if runtime is None or not origin_allowed(origin, websocket.headers.get("host"), config.ws_host_override):
+            logger.warning("refused a hot reload websocket from origin %r", origin)
+            await websocket.close(POLICY_VIOLATION)
+            return
+        await websocket.accept()
+        # the client went away or stopped reading: nothing to clean up beyond the subscription
+        with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
+            await _serve_websocket(websocket, runtime.broadcaster)
+
+    @router.get(prefix + "/events")
+    async def sse_events(request: Request) -> Response:
+        runtime = _runtime(request.scope)
+        if runtime is None:
+            return Response(status_code=404)
+        return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=PING_INTERVAL, send_timeout=SEND_TIMEOUT)
+
+    return router
+
+
+def origin_allowed(origin: str | None, host: str | None, override: str | None) -> bool:
+    """Browsers always send Origin on websockets: accept only pages served by this app (CSWSH)."""
+    if origin is None:
+        return True  # not a browser, so not a cross-site page riding on the user's cookies
+    origin_host = urlsplit(origin).hostname
+    server_host = urlsplit(f"//{host}").hostname if host else None
+    if origin_host is None:
+        return False
+    if origin_host in (server_host, override.lower() if override else None):
+        return True
+    return origin_host in LOCAL_HOSTS and server_host in LOCAL_HOSTS
+
+
+async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:
+    async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
+
+        async def drain() -> None:
+            # clients have nothing to say: read and drop frames, and stop when they leave
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(drain)
+        await websocket.send_text(broadcaster.hello())
+        while not broadcaster.closed:
+            event = await subscription.next(PING_INTERVAL)
+            text = broadcaster.message(event) if event else '{"type":"ping"}'
+            with anyio.fail_after(SEND_TIMEOUT):
+                await websocket.send_text(text)
+        tg.cancel_scope.cancel()
+
+
+async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent]:
+    async with broadcaster.subscribe() as subscription:
+        yield ServerSentEvent(data=broadcaster.hello(), id=str(broadcaster.version))
+        while not broadcaster.closed:
+            event = await subscription.next(PING_INTERVAL)  # sse-starlette sends the pings
+            if event is not None:
+                yield ServerSentEvent(data=broadcaster.message(event), id=str(event.version))
+
+
+def _runtime(scope: Any) -> Runtime | None:
+    runtime: Runtime | None = scope.get("state", {}).get(STATE_KEY)
+    return runtime
+
+
+def _lifespan(config: Config) -> Lifespan[Any]:
+    @asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
+        if not env_enabled():
+            yield {}  # switched off by the environment: the endpoints answer 404, pages stay untouched
+            return
+        broadcaster = Broadcaster()
+        stop = anyio.Event()
+        async with anyio.create_task_group() as tg:
+            await tg.start(_watch_task, config, broadcaster, stop)
+            try:
+                yield {STATE_KEY: Runtime(config, broadcaster)}
+            finally:
+                stop.set()
+                broadcaster.close()
+
+    return lifespan
+
+
+async def _watch_task(
+    config: Config, broadcaster: Broadcaster, stop: anyio.Event, *, task_status: TaskStatus[None]
+) -> None:
+    await watch(config, broadcaster, stop, task_status.started)
+
+
+def merge_lifespans(outer: Lifespan[Any], inner: Lifespan[Any]) -> Lifespan[Any]:
+    """Run our lifespan inside the app's own, keeping the state both of them yield."""
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        async with outer(app) as outer_state, inner(app) as inner_state:
+            yield {**(outer_state or {}), **(inner_state or {})}
+
+    return lifespan

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from ._broadcast import Broadcaster
+from ._client import render_client
+from ._config import Config
+
+STATE_KEY = "fast_hot_reload"  # where the lifespan leaves the Runtime in the app state
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one running app's hot reload needs at request time."""
+
+    config: Config
+    broadcaster: Broadcaster
+
+    def script_url(self, root_path: str) -> str:
+        _, digest = render_client(self.config)
+        return f"{root_path}{self.config.url_prefix}/client.js?h={digest}"
+
+    def tag(self, root_path: str, nonce: str | None) -> bytes:
+        """The <script> tag for a page rendered now: it carries the boot id and version it saw."""
+        nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+        b = self.broadcaster
+        return (
+            f'<script src="{html.escape(self.script_url(root_path))}" data-boot="{b.boot}" '
+            f'data-version="{b.version}"{nonce_attr} defer></script>'
+        ).encode()

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import fnmatch
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePath
+
+import anyio
+import anyio.to_thread
+from watchfiles import Change, DefaultFilter, awatch
+
+from ._broadcast import Broadcaster, Event, Kind
+from ._config import Config, OnReload
+
+logger = logging.getLogger(__name__)
+
+# watchfiles reports a batch after `STEP_MS` without news: its 50 ms default alone costs ~100 ms.
+STEP_MS = 10
+DEBOUNCE_MS = 400  # a stream of changes (a long git checkout) still yields at this pace
+ON_RELOAD_TIMEOUT = 5.0
+ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
+
+IGNORED_DIRS = (*DefaultFilter.ignore_dirs, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
+IGNORED_FILES = (
+    *DefaultFilter.ignore_entity_patterns,
+    r"\.py[cdiow]?$",  # Python is uvicorn --reload's job: the restart reloads the tabs
+    r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
+    r"^4913$",  # vim's write probe
+    r"\.(tmp|crswap|kate-swp|bak|orig)$",
+    r"^#.*#$",  # emacs autosave
+    r"^\.goutputstream-",  # gedit
+)
+
+
+class ChangeFilter(DefaultFilter):
+    """watchfiles' default filter, plus data and editor files, Python sources and the user's globs."""
+
+    ignore_dirs = IGNORED_DIRS
+    ignore_entity_patterns = IGNORED_FILES
+
+    def __init__(self, patterns: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self._patterns = patterns
+
+    def __call__(self, change: Change, path: str) -> bool:
+        if not super().__call__(change, path):
+            return False
+        names = (path, *PurePath(path).parts)  # a glob matches a file or folder name, or the whole path
+        return not any(fnmatch.fnmatch(name, pattern) for pattern in self._patterns for name in names)
+
+
+def classify(paths: Iterable[str]) -> Kind:
+    """Stylesheets alone are swapped in place; anything else reloads the page."""
+    return "css" if all(p.lower().endswith(".css") for p in paths) else "reload"
+
+
+def relative(path: str, roots: tuple[Path, ...]) -> str:
+    """The path as the browser may see it: relative to its watch root, never absolute."""
+    for root in roots:
+        try:
+            rel = Path(path).relative_to(root if root.is_dir() else root.parent)
+        except ValueError:
+            continue
+        return rel.as_posix()
+    return PurePath(path).name
+
+
+async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
+    """Run the user's callback, bounded in time; an error is logged and the reload goes on."""
+    with anyio.move_on_after(ON_RELOAD_TIMEOUT) as scope:
+        try:
+            if inspect.iscoroutinefunction(callback):
+                await callback(paths)
+            else:
+                result = await anyio.to_thread.run_sync(callback, paths, abandon_on_cancel=True)
+                if inspect.isawaitable(result):
+                    await result
+        except Exception:
+            logger.exception("on_reload raised; the browsers reload anyway")
+    if scope.cancelled_caught:
+        logger.warning("on_reload ran over %.0f s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
+
+
+async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event:
+    paths = sorted({path for _, path in changes})
+    if config.on_reload is not None:
+        await call_on_reload(config.on_reload, paths)
+    shown = tuple(relative(p, config.roots) for p in paths)
+    event = broadcaster.publish(classify(paths), shown)
+    logger.info("%s (v%d): %s", "stylesheet swap" if event.kind == "css" else "reload", event.version, ", ".join(shown))
+    return event
+
+
+def _nothing() -> None:
+    pass
+
+
+async def watch(
+    config: Config, broadcaster: Broadcaster, stop: anyio.Event, started: Callable[[], None] = lambda: None
+) -> None:
+    """Watch the roots until `stop` is set; survive a root that vanishes and comes back.
+
+    `started` is called just before the first watch begins: nothing awaits in between, so the
+    file system watches are in place by the time the caller runs again.
+    """
+    roots = config.roots
+    watch_filter = ChangeFilter(config.ignore_patterns)
+    warned = False
+    while not stop.is_set():
+        started()
+        started = _nothing
+        try:
+            async for changes in awatch(
+                *roots, watch_filter=watch_filter, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=stop
+            ):
+                await publish_changes(config, broadcaster, changes)
+                if not all(root.exists() for root in roots):
+                    break
+            continue
+        except (OSError, RuntimeError) as exc:
+            if not warned:
+                logger.warning("watching %s failed (%s); retrying until it works", ", ".join(map(str, roots)), exc)
+            warned = True
+        # a failed or vanished root: look again at a calm pace until it is back
+        with anyio.move_on_after(ROOT_POLL):
+            await stop.wait()
