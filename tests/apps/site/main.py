@@ -1,0 +1,37 @@
+"""The app the real-server and browser tests run: FHR_MODE picks ws (default), sse or manual wiring."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+
+HERE = Path(__file__).parent
+MESSAGE = "python-v1"
+MODE = os.environ.get("FHR_MODE", "ws")
+
+app = FastAPI()
+app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+templates = Jinja2Templates(directory=HERE / "templates")
+
+if MODE == "manual":
+    app.include_router(hot_reload_router)
+    app.add_middleware(HotReloadMiddleware)
+else:
+    FastHotReload(app, use_alternate_config=MODE == "sse", _ws_reconnect_interval=1)
+
+
+@app.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"message": MESSAGE})
+
+
+@app.get("/api")
+async def api() -> dict[str, str]:
+    return {"message": MESSAGE}

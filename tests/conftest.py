@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+APPS = Path(__file__).parent / "apps"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01, what: str = "") -> Any:
+    """Poll `condition` until it returns something truthy, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+@dataclass
+class Server:
+    """A real uvicorn (or `fastapi dev`) process serving an app folder copied into a temp dir."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def answers(self) -> bool:
+        try:
+            return httpx.get(self.url + "/", timeout=1.0).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    def edit(self, relative: str, old: str, new: str) -> None:
+        path = self.root / relative
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {relative}"
+        path.write_text(text.replace(old, new))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start an app from tests/apps/<name> under `uvicorn --reload` (or `fastapi dev`).
+
+    The app folder is copied to a temp dir, which is the working directory and the only
+    folder watched. Extra environment goes in `env`; `command="fastapi"` runs `fastapi dev`.
+    """
+    servers: list[Server] = []
+
+    def start(app: str = "site", *, env: dict[str, str] | None = None, command: str = "uvicorn",
+              reload: bool = True) -> Server:
+        root = tmp_path / app
+        if not root.exists():
+            shutil.copytree(APPS / app, root)
+        port = free_port()
+        log_path = tmp_path / f"{app}-{port}.log"
+        if command == "fastapi":
+            args = [sys.executable, "-m", "fastapi", "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
+        else:
+            args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
+            if reload:
+                args += ["--reload", "--reload-dir", str(root)]
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(args, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        server = Server(root, port, process, log_path, env or {})
+        servers.append(server)
+        wait_for(lambda: server.answers() or process.poll() is not None, timeout=30, what="the server to answer")
+        assert process.poll() is None, server.log()
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright. Under CI=true a missing browser fails."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium is not at {CHROMIUM}: install it (apt-get install -y chromium)")
+        pytest.skip(f"Chromium is not at {CHROMIUM}; apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Any) -> Iterator[Any]:
+    """A fresh browser profile: its tabs share one SharedWorker, like a real user's tabs."""
+    ctx = browser.new_context()
+    yield ctx
+    ctx.close()
