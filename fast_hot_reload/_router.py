@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -21,10 +22,12 @@ from ._watch import watch
 
 logger = logging.getLogger(__name__)
 
+EXIT_POLL = 0.05  # seconds between looks at whether the server is stopping
 PING_INTERVAL = 15.0  # seconds between keepalives, so proxies and half-open sockets are noticed
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 POLICY_VIOLATION = 1008
+SERVICE_RESTART = 1012
 
 
 def create_router(config: Config) -> APIRouter:
@@ -88,12 +91,16 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
 
         tg.start_soon(drain)
         await websocket.send_text(broadcaster.hello())
-        while not broadcaster.closed:
+        while True:
             event = await subscription.next(PING_INTERVAL)
+            if broadcaster.closed:
+                break
             text = broadcaster.message(event) if event else '{"type":"ping"}'
             with anyio.fail_after(SEND_TIMEOUT):
                 await websocket.send_text(text)
         tg.cancel_scope.cancel()
+    if broadcaster.closed:
+        await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
 
 async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent]:
@@ -120,6 +127,7 @@ def _lifespan(config: Config) -> Lifespan[Any]:
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
             await tg.start(_watch_task, config, broadcaster, stop)
+            tg.start_soon(_close_on_server_exit, broadcaster, stop)
             try:
                 yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
@@ -133,6 +141,23 @@ async def _watch_task(
     config: Config, broadcaster: Broadcaster, stop: anyio.Event, *, task_status: TaskStatus[None]
 ) -> None:
     await watch(config, broadcaster, stop, task_status.started)
+
+
+async def _close_on_server_exit(broadcaster: Broadcaster, stop: anyio.Event) -> None:
+    # uvicorn waits for open streams before the lifespan shutdown: end ours as soon as it is asked to stop
+    while not stop.is_set():
+        if server_exiting():
+            logger.debug("the server is stopping: closing hot reload streams")
+            broadcaster.close()
+            return
+        with anyio.move_on_after(EXIT_POLL):
+            await stop.wait()
+
+
+def server_exiting() -> bool:
+    """True once uvicorn (the server whose bound method handles SIGTERM) has been told to exit."""
+    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
+    return getattr(server, "should_exit", False) is True
 
 
 def merge_lifespans(outer: Lifespan[Any], inner: Lifespan[Any]) -> Lifespan[Any]:
