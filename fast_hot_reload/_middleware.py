@@ -74,14 +74,14 @@ class _Responder:
             return message  # the fast path: one header look-up for everything that is not a page
         try:
             headers = [(k.lower(), v) for k, v in message["headers"]]
-            tag = self.decide(message.get("status", 200), dict(headers))
+            tag = self.decide(message.get("status", 200), dict(reversed(headers)))  # first of a repeated header
+            if tag is None:
+                return message
+            fixed = [(k, str(int(v) + len(tag)).encode() if k == b"content-length" else v) for k, v in headers]
         except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message
-        if tag is None:
-            return message
         self.inserter = TagInserter(tag)
-        fixed = [(k, str(int(v) + len(tag)).encode() if k == b"content-length" else v) for k, v in headers]
         return {**message, "headers": fixed}
 
     def decide(self, status: int, headers: dict[bytes, bytes]) -> bytes | None:

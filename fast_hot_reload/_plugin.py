@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -86,7 +87,7 @@ class FastHotReload:
             ignore_patterns=as_patterns(ignore_patterns),
             url_prefix=url_prefix,
         )
-        self.enabled = enabled and env_enabled()
+        self.enabled = env_enabled() and enabled  # the variable is checked even when the code says off
         if not self.enabled:
             logger.info("fast-hot-reload is switched off: nothing added to the app")
             return
@@ -104,8 +105,18 @@ def _check_app(app: Starlette, prefix: str) -> None:
         raise RuntimeError("the app has already started: create FastHotReload(app) before it serves requests")
     if getattr(app.state, "fast_hot_reload", None) is not None:
         raise ValueError("this app already has a FastHotReload: create it once per app")
-    if any(getattr(route, "path", None) == prefix + "/ws" for route in app.router.routes):
+    if _serves(app.router.routes, prefix + "/ws"):
         raise ValueError(
             f"the app already serves {prefix}/ws (hot_reload_router included by hand?): use either "
             "FastHotReload(app) or the router, not both, or give FastHotReload another url_prefix"
         )
+
+
+def _serves(routes: Sequence[Any], path: str) -> bool:
+    for route in routes:
+        if getattr(route, "path", None) == path:
+            return True
+        included = getattr(route, "original_router", None)  # newer FastAPI keeps an included router whole
+        if included is not None and _serves(included.routes, path):
+            return True
+    return False

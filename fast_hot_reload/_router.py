@@ -35,7 +35,6 @@ def create_router(config: Config) -> APIRouter:
     router = APIRouter(lifespan=_lifespan(config), include_in_schema=False)
     prefix = config.url_prefix
 
-    @router.api_route(prefix + "/client.js", methods=["GET", "HEAD"])
     async def client_script(request: Request) -> Response:
         if _runtime(request.scope) is None:
             return Response(status_code=404)
@@ -44,7 +43,6 @@ def create_router(config: Config) -> APIRouter:
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return Response(script, media_type="application/javascript", headers={"Cache-Control": cache})
 
-    @router.websocket(prefix + "/ws")
     async def websocket_events(websocket: WebSocket) -> None:
         runtime = _runtime(websocket.scope)
         origin = websocket.headers.get("origin")
@@ -57,13 +55,16 @@ def create_router(config: Config) -> APIRouter:
         with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
             await _serve_websocket(websocket, runtime.broadcaster)
 
-    @router.get(prefix + "/events")
     async def sse_events(request: Request) -> Response:
         runtime = _runtime(request.scope)
         if runtime is None:
             return Response(status_code=404)
         return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=PING_INTERVAL, send_timeout=SEND_TIMEOUT)
 
+    # plain Starlette routes: they work the same in a FastAPI app and in a bare Starlette one
+    router.add_route(prefix + "/client.js", client_script, methods=["GET", "HEAD"], include_in_schema=False)
+    router.add_websocket_route(prefix + "/ws", websocket_events)
+    router.add_route(prefix + "/events", sse_events, include_in_schema=False)
     return router
 
 
@@ -75,7 +76,7 @@ def origin_allowed(origin: str | None, host: str | None, override: str | None) -
     server_host = urlsplit(f"//{host}").hostname if host else None
     if origin_host is None:
         return False
-    if origin_host in (server_host, override.lower() if override else None):
+    if origin_host in (server_host, override.strip("[]").lower() if override else None):
         return True
     return origin_host in LOCAL_HOSTS and server_host in LOCAL_HOSTS
 

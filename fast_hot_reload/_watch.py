@@ -79,7 +79,7 @@ async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
         except Exception:
             logger.exception("on_reload raised; the browsers reload anyway")
     if scope.cancelled_caught:
-        logger.warning("on_reload ran over %.0f s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
+        logger.warning("on_reload ran over %g s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
 
 
 async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event:

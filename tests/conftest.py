@@ -101,8 +101,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """
     servers: list[Server] = []
 
-    def start(app: str = "site", *, env: dict[str, str] | None = None, command: str = "uvicorn",
-              reload: bool = True) -> Server:
+    def start(
+        app: str = "site", *, env: dict[str, str] | None = None, command: str = "uvicorn", reload: bool = True
+    ) -> Server:
         root = tmp_path / app
         if not root.exists():
             shutil.copytree(APPS / app, root)

@@ -1,0 +1,361 @@
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse as StarletteHTML
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+from fast_hot_reload._broadcast import Broadcaster
+from fast_hot_reload._client import render_client
+from fast_hot_reload._router import _sse_stream
+from fast_hot_reload._state import Runtime
+
+PAGE = "<html><head><title>t</title></head><body><h1>hi</h1></body></html>"
+SCRIPT_RE = re.compile(r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)"( nonce="[^"]*")? defer>')
+
+
+@pytest.fixture(autouse=True)
+def _env_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FAST_HOT_RELOAD", raising=False)
+
+
+def make_app(tmp_path: Path, **options: Any) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return PAGE
+
+    @app.get("/boot")
+    def boot(request: Request) -> dict[str, Any]:
+        runtime: Runtime = request.state.fast_hot_reload
+        return {"boot": runtime.broadcaster.boot, "version": runtime.broadcaster.version}
+
+    FastHotReload(app, watch_paths=tmp_path, **options)
+    return app
+
+
+def runtime_of(client: TestClient) -> Runtime:
+    runtime: Runtime = client.app_state["fast_hot_reload"]
+    return runtime
+
+
+def publish(client: TestClient, kind: str, *paths: str) -> None:
+    # the broadcaster lives on the app's event loop thread: publish there
+    runtime = runtime_of(client)
+    client.portal.call(lambda: runtime.broadcaster.publish(kind, paths))  # type: ignore[union-attr,arg-type]
+
+
+# ---- client.js ----
+
+
+def test_page_gets_the_script_and_it_is_served(tmp_path: Path) -> None:
+    app = make_app(tmp_path, ws_message_prefix="[HR test]", ws_connected_message="Hello there")
+    with TestClient(app) as client:
+        page = client.get("/")
+        src, boot, version, nonce = SCRIPT_RE.search(page.text).groups()  # type: ignore[union-attr]
+        assert page.text.count("<script") == 1
+        assert page.text.index("<script") < page.text.index("</body>")
+        assert (boot, version, nonce) == (client.get("/boot").json()["boot"], "0", None)
+        assert src.startswith("/__hot_reload/client.js?h=")
+
+        script = client.get(src)
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert '"prefix": "[HR test]"' in script.text
+    assert '"connectedMessage": "Hello there"' in script.text
+    assert '"transport": "ws"' in script.text
+    assert '"reconnectMessage": "Reconnecting in ${reconnectInterval} seconds..."' in script.text
+
+
+def test_script_hash_matches_its_content(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    with TestClient(app) as client:
+        src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
+        text = client.get(src).text
+    script, digest = render_client(runtime_config(app))
+    assert text == script and src.endswith(f"?h={digest}")
+
+
+def runtime_config(app: FastAPI) -> Any:
+    return app.state.fast_hot_reload.config
+
+
+@pytest.mark.parametrize("query", ["", "?h=", "?h=stale", "?x=1"])
+def test_script_without_the_right_hash_is_not_cached(tmp_path: Path, query: str) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        response = client.get("/__hot_reload/client.js" + query)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-cache"
+
+
+def test_script_head(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        get = client.get("/__hot_reload/client.js")
+        head = client.head("/__hot_reload/client.js")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"] == str(len(get.content))
+    assert head.headers["content-type"] == get.headers["content-type"]
+
+
+def test_options_reach_the_script(tmp_path: Path) -> None:
+    app = make_app(tmp_path, ws_host_override="custom_host", ws_port_override=8000, _ws_reconnect_interval=7)
+    with TestClient(app) as client:
+        text = client.get("/__hot_reload/client.js").text
+    assert '"wsHost": "custom_host"' in text and '"wsPort": 8000' in text and '"reconnectInterval": 7' in text
+
+
+def test_sse_transport_in_the_script(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path, use_alternate_config=True)) as client:
+        assert '"transport": "sse"' in client.get("/__hot_reload/client.js").text
+
+
+def test_custom_url_prefix(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path, url_prefix="/dev/hr")) as client:
+        src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
+        assert src.startswith("/dev/hr/client.js?h=")
+        assert client.get(src).status_code == 200
+        assert client.get("/__hot_reload/client.js").status_code == 404
+
+
+def test_root_path_in_script_src(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path), root_path="/sub") as client:
+        src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
+    assert src.startswith("/sub/__hot_reload/client.js?h=")
+
+
+def test_endpoints_404_when_lifespan_did_not_run(tmp_path: Path) -> None:
+    client = TestClient(make_app(tmp_path))  # no `with`: no lifespan, so no Runtime
+    assert client.get("/__hot_reload/client.js").status_code == 404
+    assert client.get("/__hot_reload/events").status_code == 404
+    assert client.get("/").text == PAGE
+
+
+# ---- websocket ----
+
+
+def test_websocket_hello_then_event(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+        broadcaster = runtime_of(client).broadcaster
+        assert ws.receive_json() == {"type": "hello", "boot": broadcaster.boot, "version": 0}
+        publish(client, "css", "static/a.css")
+        assert ws.receive_json() == {"type": "css", "boot": broadcaster.boot, "version": 1, "paths": ["static/a.css"]}
+        publish(client, "reload", "index.html")
+        assert ws.receive_json()["version"] == 2
+    assert broadcaster.subscribers == 0
+
+
+def test_websocket_hello_carries_the_current_version(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        publish(client, "reload", "a.html")
+        with client.websocket_connect("/__hot_reload/ws") as ws:
+            assert ws.receive_json()["version"] == 1
+
+
+def test_websocket_survives_client_frames(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+        ws.receive_json()
+        ws.send_text("x" * 1_000_000)
+        ws.send_bytes(b"\x00\xff" * 1000)
+        ws.send_text("{not json")
+        publish(client, "reload", "a.html")
+        assert ws.receive_json()["type"] == "reload"
+
+
+def test_runtime_is_in_request_state(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        assert client.get("/boot").json() == {"boot": runtime_of(client).broadcaster.boot, "version": 0}
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "https://testserver.evil.example", "null", "file://"])
+def test_websocket_foreign_origin_refused(tmp_path: Path, origin: str) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect("/__hot_reload/ws", headers={"origin": origin}),
+        ):
+            pass  # pragma: no cover
+        assert refused.value.code == 1008
+        assert runtime_of(client).broadcaster.subscribers == 0
+
+
+@pytest.mark.parametrize(
+    ("server", "origin"),
+    [
+        ("testserver", "http://testserver"),
+        ("testserver", "https://testserver:8443"),
+        ("localhost:8000", "http://127.0.0.1:8000"),
+        ("127.0.0.1:8000", "http://localhost:3000"),
+        ("[::1]:8000", "http://localhost:8000"),
+        ("testserver", None),
+    ],
+)
+def test_websocket_same_origin_accepted(tmp_path: Path, server: str, origin: str | None) -> None:
+    headers = {"origin": origin} if origin else {}
+    with (
+        TestClient(make_app(tmp_path)) as client,
+        client.websocket_connect(f"ws://{server}/__hot_reload/ws", headers=headers) as ws,
+    ):
+        assert ws.receive_json()["type"] == "hello"
+
+
+def test_websocket_host_override_origin_accepted(tmp_path: Path) -> None:
+    app = make_app(tmp_path, ws_host_override="custom_host", ws_port_override=8000)
+    with TestClient(app) as client:
+        with client.websocket_connect("/__hot_reload/ws", headers={"origin": "http://custom_host:3000"}) as ws:
+            assert ws.receive_json()["type"] == "hello"
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect("/__hot_reload/ws", headers={"origin": "http://other_host"}),
+        ):
+            pass  # pragma: no cover
+
+
+# ---- SSE: the generator, never the endless endpoint ----
+
+
+@pytest.mark.anyio
+async def test_sse_stream_hello_then_event() -> None:
+    broadcaster = Broadcaster()
+    broadcaster.publish("reload", ("old.html",))
+    stream = _sse_stream(broadcaster)
+    with anyio.fail_after(5):
+        hello = await anext(stream)
+        assert (json.loads(hello.data), hello.id) == ({"type": "hello", "boot": broadcaster.boot, "version": 1}, "1")
+        assert broadcaster.subscribers == 1
+        broadcaster.publish("css", ("a.css",))
+        event = await anext(stream)
+    assert event.id == "2"
+    assert json.loads(event.data) == {"type": "css", "boot": broadcaster.boot, "version": 2, "paths": ["a.css"]}
+    await stream.aclose()  # type: ignore[attr-defined]
+    assert broadcaster.subscribers == 0
+
+
+@pytest.mark.anyio
+async def test_sse_stream_merges_and_ends_on_close() -> None:
+    broadcaster = Broadcaster()
+    stream = _sse_stream(broadcaster)
+    with anyio.fail_after(5):
+        await anext(stream)
+        broadcaster.publish("css", ("a.css",))
+        broadcaster.publish("reload", ("b.html",))
+        event = await anext(stream)
+        assert (event.id, json.loads(event.data)["type"]) == ("2", "reload")
+        broadcaster.close()
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+    assert broadcaster.subscribers == 0
+
+
+def test_sse_endpoint_404_without_runtime(tmp_path: Path) -> None:
+    app = make_app(tmp_path, use_alternate_config=True)
+    assert TestClient(app).get("/__hot_reload/events").status_code == 404
+
+
+# ---- wiring ----
+
+
+def test_manual_wiring_injects_and_serves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the default router watches the working directory
+    app = FastAPI()
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return PAGE
+
+    app.include_router(hot_reload_router)
+    app.add_middleware(HotReloadMiddleware)
+    with TestClient(app) as client:
+        page = client.get("/").text
+        src = SCRIPT_RE.search(page).group(1)  # type: ignore[union-attr]
+        assert page.count("<script") == 1
+        assert client.get(src).headers["content-type"].startswith("application/javascript")
+        with client.websocket_connect("/__hot_reload/ws") as ws:
+            assert ws.receive_json()["type"] == "hello"
+
+
+def test_own_lifespan_keeps_its_state(tmp_path: Path) -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        events.append("startup")
+        yield {"db": "connected"}
+        events.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/state")
+    def state(request: Request) -> dict[str, Any]:
+        return {"db": request.state.db, "hot": type(request.state.fast_hot_reload).__name__}
+
+    FastHotReload(app, watch_paths=tmp_path)
+    with TestClient(app) as client:
+        assert events == ["startup"]
+        assert client.get("/state").json() == {"db": "connected", "hot": "Runtime"}
+        assert client.get("/__hot_reload/client.js").status_code == 200
+    assert events == ["startup", "shutdown"]
+
+
+def test_own_lifespan_without_state(tmp_path: Path) -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        events.append("startup")
+        yield
+        events.append("shutdown")
+
+    app = FastAPI(lifespan=lifespan)
+    FastHotReload(app, watch_paths=tmp_path)
+    with TestClient(app) as client:
+        assert client.get("/__hot_reload/client.js").status_code == 200
+    assert events == ["startup", "shutdown"]
+
+
+def test_shutdown_closes_the_broadcaster(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path)) as client:
+        broadcaster = runtime_of(client).broadcaster
+        assert not broadcaster.closed
+    assert broadcaster.closed
+
+
+def starlette_app(tmp_path: Path) -> Starlette:
+    def index(request: Any) -> StarletteHTML:
+        return StarletteHTML(PAGE)
+
+    app = Starlette(routes=[Route("/", index)])
+    FastHotReload(app, watch_paths=tmp_path)
+    return app
+
+
+def test_starlette_app_page_and_websocket(tmp_path: Path) -> None:
+    with TestClient(starlette_app(tmp_path)) as client:
+        assert SCRIPT_RE.search(client.get("/").text)
+        with client.websocket_connect("/__hot_reload/ws") as ws:
+            assert ws.receive_json()["type"] == "hello"
+
+
+def test_starlette_app_serves_client_js(tmp_path: Path) -> None:
+    with TestClient(starlette_app(tmp_path)) as client:
+        assert client.get("/__hot_reload/client.js").status_code == 200
+        assert client.head("/__hot_reload/client.js").status_code == 200
+
+
+def test_starlette_app_events_404_without_runtime(tmp_path: Path) -> None:
+    assert TestClient(starlette_app(tmp_path)).get("/__hot_reload/events").status_code == 404
