@@ -1,0 +1,38 @@
+"""An app behind a 'proxy' that refuses every websocket handshake: the client must fall back to SSE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from fast_hot_reload import FastHotReload
+
+HERE = Path(__file__).parent
+
+
+class RefuseWebsockets:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+            return
+        await self.app(scope, receive, send)
+
+
+inner = FastAPI()
+templates = Jinja2Templates(directory=HERE / "templates")
+FastHotReload(inner)
+
+
+@inner.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html")
+
+
+app = RefuseWebsockets(inner)
