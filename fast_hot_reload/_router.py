@@ -51,14 +51,18 @@ def create_router(config: Config) -> APIRouter:
             await websocket.close(POLICY_VIOLATION)
             return
         await websocket.accept()
-        # the client went away or stopped reading: nothing to clean up beyond the subscription
-        with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
-            await _serve_websocket(websocket, runtime.broadcaster)
+        if runtime.broadcaster.closed:
+            # this server is stopping: no hello, so the client backs off until the next one answers
+            await websocket.close(SERVICE_RESTART)
+            return
+        await _serve_websocket(websocket, runtime.broadcaster)
 
     async def sse_events(request: Request) -> Response:
         runtime = _runtime(request.scope)
         if runtime is None:
             return Response(status_code=404)
+        if runtime.broadcaster.closed:
+            return Response(status_code=503)  # stopping: the client backs off until the next server answers
         return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=PING_INTERVAL, send_timeout=SEND_TIMEOUT)
 
     # plain Starlette routes: they work the same in a FastAPI app and in a bare Starlette one
@@ -91,17 +95,20 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
             tg.cancel_scope.cancel()
 
         tg.start_soon(drain)
-        await websocket.send_text(broadcaster.hello())
-        while True:
-            event = await subscription.next(PING_INTERVAL)
-            if broadcaster.closed:
-                break
-            text = broadcaster.message(event) if event else '{"type":"ping"}'
-            with anyio.fail_after(SEND_TIMEOUT):
-                await websocket.send_text(text)
+        # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
+        with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
+            await websocket.send_text(broadcaster.hello())
+            while True:
+                event = await subscription.next(PING_INTERVAL)
+                if broadcaster.closed:
+                    break
+                text = broadcaster.message(event) if event else '{"type":"ping"}'
+                with anyio.fail_after(SEND_TIMEOUT):
+                    await websocket.send_text(text)
         tg.cancel_scope.cancel()
     if broadcaster.closed:
-        await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
+        with suppress(WebSocketDisconnect, OSError, RuntimeError):
+            await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
 
 async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent]:

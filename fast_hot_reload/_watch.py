@@ -97,7 +97,7 @@ def _nothing() -> None:
 
 
 async def watch(
-    config: Config, broadcaster: Broadcaster, stop: anyio.Event, started: Callable[[], None] = lambda: None
+    config: Config, broadcaster: Broadcaster, stop: anyio.Event, started: Callable[[], None] = _nothing
 ) -> None:
     """Watch the roots until `stop` is set; survive a root that vanishes and comes back.
 
@@ -106,14 +106,27 @@ async def watch(
     """
     roots = config.roots
     watch_filter = ChangeFilter(config.ignore_patterns)
-    warned = False
+    warned = blind = False
     while not stop.is_set():
         started()
         started = _nothing
+        missing = [str(root) for root in roots if not root.exists()]
         try:
-            async for changes in awatch(
-                *roots, watch_filter=watch_filter, step=STEP_MS, debounce=DEBOUNCE_MS, stop_event=stop
-            ):
+            if missing:
+                raise FileNotFoundError(f"{', '.join(missing)} not found")
+            changes_seen = awatch(
+                *roots,
+                watch_filter=watch_filter,
+                step=STEP_MS,
+                debounce=DEBOUNCE_MS,
+                stop_event=stop,
+                ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
+            )
+            if blind:
+                # files may have changed while nothing watched them: pages must not stay stale
+                blind = False
+                broadcaster.publish("reload", ())
+            async for changes in changes_seen:
                 await publish_changes(config, broadcaster, changes)
                 if not all(root.exists() for root in roots):
                     break
@@ -121,7 +134,7 @@ async def watch(
         except (OSError, RuntimeError) as exc:
             if not warned:
                 logger.warning("watching %s failed (%s); retrying until it works", ", ".join(map(str, roots)), exc)
-            warned = True
+            warned = blind = True
         # a failed or vanished root: look again at a calm pace until it is back
         with anyio.move_on_after(ROOT_POLL):
             await stop.wait()
