@@ -57,13 +57,13 @@ def classify(paths: Iterable[str]) -> Kind:
 
 def relative(path: str, roots: tuple[Path, ...]) -> str:
     """The path as the browser may see it: relative to its watch root, never absolute."""
+    changed = PurePath(path)
     for root in roots:
-        try:
-            rel = Path(path).relative_to(root if root.is_dir() else root.parent)
-        except ValueError:
-            continue
-        return rel.as_posix()
-    return PurePath(path).name
+        if changed == root:
+            return changed.name  # a watched file, or the watched folder itself
+        if root in changed.parents:
+            return changed.relative_to(root).as_posix()
+    return changed.name
 
 
 async def call_on_reload(callback: OnReload, paths: list[str]) -> None:

@@ -97,7 +97,7 @@ async def delete_watched_folder(server: Server) -> None:
 
 
 def names_end_with(event: dict[str, Any], name: str) -> bool:
-    # paths are relative to the watched folder, or to its parent while the folder is gone
+    # paths are relative to the watched folder, even while it is gone
     return any(path.endswith(name) for path in event["paths"])
 
 
