@@ -1,0 +1,325 @@
+"""Real-browser tests: headless Chromium on pages served by a real `uvicorn --reload` (or `fastapi dev`).
+
+Every edit writes a real file in the served app folder; every wait is a condition with a deadline.
+Each edit test prints `[latency] <what>: <ms>` (file write to the page showing the change): run with
+`-s` to see them.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+import pytest
+
+from .conftest import Server, wait_for
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+pytestmark = pytest.mark.browser
+
+MODES = ["ws", "sse"]
+PREFIX = "[Hot Reload]"
+CONNECTED = f"{PREFIX} Connected!"
+RECONNECT_RE = re.compile(r"^\[Hot Reload\] Reconnecting in \d+(\.\d+)? seconds\.\.\.$")
+BADGE = "#fast-hot-reload-badge"
+STYLESHEET = 'link[rel~="stylesheet"][href*="style.css"]'
+TIMEOUT = 15.0  # seconds for anything that needs a server restart; most waits take well under one
+
+
+@dataclass
+class Tab:
+    """One browser tab with what Python has seen of it: console lines and main-frame navigations."""
+
+    page: Page
+    logs: list[str] = field(default_factory=list)
+    navigations: list[str] = field(default_factory=list)
+
+    def until(self, condition: Callable[[], Any], timeout: float = TIMEOUT, what: str = "") -> Any:
+        """Poll `condition` up to a deadline, letting Playwright deliver events in between."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; console: {self.logs}")
+            self.page.wait_for_timeout(10)  # a poll step: Playwright dispatches console/navigation events here
+        return result
+
+    def count(self, line: str) -> int:
+        return self.logs.count(line)
+
+    def wait_connected(self, times: int = 1, timeout: float = TIMEOUT) -> None:
+        self.until(lambda: self.count(CONNECTED) >= times, timeout, f"{CONNECTED!r} x{times}")
+
+    def wait_text(self, element_id: str, text: str, timeout: float = TIMEOUT) -> None:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(
+                "([id, text]) => document.getElementById(id)?.textContent === text",
+                arg=[element_id, text],
+                timeout=timeout * 1000,
+            )
+        except PlaywrightTimeout:
+            shown = self.text(element_id)
+            raise AssertionError(
+                f"#{element_id} shows {shown!r}, not {text!r}, after {timeout}s; console: {self.logs}"
+            ) from None
+
+    def text(self, element_id: str) -> str:
+        return str(self.page.evaluate("(id) => document.getElementById(id)?.textContent", element_id))
+
+
+def open_tab(
+    context: BrowserContext,
+    url: str,
+    *,
+    connected: bool = True,
+    setup: Callable[[Page], object] | None = None,
+    wait_until: Literal["commit", "load"] = "load",
+) -> Tab:
+    """A new tab on `url`, waiting (by default) until its hot reload client says it is connected.
+
+    `setup` runs on the page before it loads (routes, init scripts).
+    """
+    page = context.new_page()
+    tab = Tab(page)
+    page.on("console", lambda message: tab.logs.append(message.text))
+    page.on("framenavigated", lambda frame: tab.navigations.append(frame.url) if frame == page.main_frame else None)
+    if setup is not None:
+        setup(page)
+    page.goto(url, wait_until=wait_until)
+    if connected:
+        tab.wait_connected()
+    return tab
+
+
+def latency(what: str, since: float) -> float:
+    ms = (time.perf_counter() - since) * 1000
+    print(f"[latency] {what}: {ms:.0f} ms")
+    return ms
+
+
+def edit(server: Server, relative: str, old: str, new: str) -> float:
+    """Edit a served file; returns the moment of the write, for `latency()`."""
+    started = time.perf_counter()
+    server.edit(relative, old, new)
+    return started
+
+
+def served_version(url: str) -> int:
+    """The change version the server renders pages with right now (read from the injected tag)."""
+    found = re.search(r'data-version="(\d+)"', httpx.get(url, timeout=5).text)
+    assert found, "no hot reload tag in the page"
+    return int(found.group(1))
+
+
+WATCH_STYLESHEETS = """(selector) => {
+    // Replays every mutation record, so that even a remove and an add in one task show up in order.
+    const matches = (node) => node.nodeType === 1 && node.matches(selector);
+    let count = document.querySelectorAll(selector).length;
+    window.__linkCounts = [count];
+    window.__removals = [];
+    window.__linkObserver?.disconnect();  // one observer at a time: it writes to the arrays above
+    window.__linkObserver = new MutationObserver((records) => {
+        for (const record of records) {
+            for (const node of record.addedNodes) if (matches(node)) window.__linkCounts.push(++count);
+            for (const node of record.removedNodes) {
+                if (!matches(node)) continue;
+                window.__linkCounts.push(--count);
+                const left = [...document.querySelectorAll(selector)];
+                window.__removals.push({
+                    leftLoaded: left.length > 0 && left.every((l) => l.sheet !== null),
+                    color: getComputedStyle(document.getElementById("title")).color,
+                });
+            }
+        }
+        window.__linkCounts.push(document.querySelectorAll(selector).length);
+    });
+    window.__linkObserver.observe(document.documentElement, {childList: true, subtree: true});
+    window.marker = 1;
+}"""
+
+SWAPPED = """([selector, color]) =>
+    getComputedStyle(document.getElementById("title")).color === color
+    && document.querySelectorAll(selector).length === 1 && window.__removals.length === 1"""
+
+
+def css_edit_swaps(tab: Tab, server: Server, old: str, new: str, new_color: str, what: str) -> None:
+    """Edit the stylesheet and check it was swapped in place: no reload, never zero or three sheets."""
+    navigations = len(tab.navigations)
+    tab.page.evaluate(WATCH_STYLESHEETS, STYLESHEET)
+    started = edit(server, "static/style.css", old, new)
+    tab.page.wait_for_function(SWAPPED, arg=[STYLESHEET, new_color], timeout=TIMEOUT * 1000)
+    latency(what, started)
+    assert tab.page.evaluate("window.marker") == 1, "the page reloaded"
+    assert len(tab.navigations) == navigations
+    counts = tab.page.evaluate("window.__linkCounts")
+    assert min(counts) >= 1 and max(counts) <= 2, counts
+    removal = tab.page.evaluate("window.__removals[0]")
+    assert removal == {"leftLoaded": True, "color": new_color}, "old sheet removed before the new one loaded"
+    assert "_fhr=" in tab.page.eval_on_selector(STYLESHEET, "l => l.href")
+
+
+def hot_reload_connections(server: Server, mode: str) -> int:
+    """Hot reload connections the server has accepted so far, from its access log."""
+    line = '"WebSocket /__hot_reload/ws" [accepted]' if mode == "ws" else '"GET /__hot_reload/events HTTP/1.1" 200'
+    return server.log().count(line)
+
+
+class Refuser:
+    """Listens on a port where a server used to be, accepting and dropping every attempt (counted)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_server(("127.0.0.1", port))
+        self.attempts = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return  # closed
+            self.attempts += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+# ---- template, stylesheet and Python edits ----
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_template_edit_reloads_page(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    navigations = len(tab.navigations)
+    started = edit(server, "templates/index.html", "template-v1", "template-v2")
+    tab.wait_text("title", "template-v2")
+    latency(f"template edit ({mode})", started)
+    assert len(tab.navigations) == navigations + 1
+    tab.wait_connected(times=2)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_css_edit_swaps_stylesheet_without_reload(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    assert tab.page.evaluate("getComputedStyle(document.getElementById('title')).color") == "rgb(0, 0, 255)"
+    css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap ({mode})")
+    # a second edit swaps the swapped sheet again
+    css_edit_swaps(tab, server, "rgb(255, 0, 0)", "rgb(0, 128, 0)", "rgb(0, 128, 0)", f"css swap again ({mode})")
+    assert any(line.startswith(f"{PREFIX} Stylesheet swapped: ") for line in tab.logs)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_python_edit_reloads_after_restart(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    assert tab.text("message") == "python-v1"
+    navigations = len(tab.navigations)
+    started = edit(server, "main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
+    tab.wait_text("message", "python-v2")
+    latency(f"python edit, uvicorn --reload ({mode})", started)
+    assert len(tab.navigations) == navigations + 1
+    assert f"{PREFIX} Reloading: the server restarted" in tab.logs
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_reload_loop(serve: Any, context: BrowserContext, mode: str) -> None:
+    """After one reload the page matches the server: later events (a CSS swap here) cause no navigation."""
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    navigations = len(tab.navigations)
+    started = edit(server, "templates/index.html", "template-v1", "template-v2")
+    tab.wait_text("title", "template-v2")
+    latency(f"template edit before loop check ({mode})", started)
+    tab.wait_connected(times=2)
+    # the swap is a known event that arrives after any spurious reload would have started
+    css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap ({mode})")
+    assert len(tab.navigations) == navigations + 1, tab.navigations
+    assert tab.count(f"{PREFIX} Reloading: templates/index.html") == 1
+
+
+# ---- many tabs: one shared connection ----
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", MODES)
+def test_ten_tabs_share_one_connection_and_all_update(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tabs = [open_tab(context, server.url) for _ in range(10)]  # a 7th SSE stream per tab would hang here
+    wait_for(lambda: hot_reload_connections(server, mode) >= 1, what="the access log line")
+    assert hot_reload_connections(server, mode) == 1, server.log()
+    started = edit(server, "templates/index.html", "template-v1", "template-v2")
+    for tab in tabs:
+        tab.wait_text("title", "template-v2")
+    latency(f"template edit, all of 10 tabs ({mode})", started)
+    for tab in tabs:
+        tab.wait_connected(times=2)
+        assert tab.count(f"{PREFIX} Reloading: templates/index.html") == 1
+
+
+# ---- other ways to run ----
+
+
+def test_manual_wiring_reloads_on_template_edit(serve: Any, context: BrowserContext) -> None:
+    server: Server = serve(env={"FHR_MODE": "manual"})
+    tab = open_tab(context, server.url)
+    started = edit(server, "templates/index.html", "template-v1", "template-v2")
+    tab.wait_text("title", "template-v2")
+    latency("template edit (manual wiring, ws)", started)
+    tab.wait_connected(times=2)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("mode", MODES)
+def test_fastapi_dev_reloads_on_template_and_python_edits(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode}, command="fastapi")
+    tab = open_tab(context, server.url)
+    started = edit(server, "templates/index.html", "template-v1", "template-v2")
+    tab.wait_text("title", "template-v2")
+    latency(f"template edit, fastapi dev ({mode})", started)
+    tab.wait_connected(times=2)
+    started = edit(server, "main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
+    tab.wait_text("message", "python-v2")
+    latency(f"python edit, fastapi dev ({mode})", started)
+    assert tab.text("title") == "template-v2"
+    assert f"{PREFIX} Reloading: the server restarted" in tab.logs
+
+
+# ---- console lines and the status badge ----
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_console_messages_and_badge_when_server_is_gone(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    assert tab.logs.count(CONNECTED) == 1
+    assert tab.page.query_selector(BADGE) is None
+    server.stop()
+    refuser = Refuser(server.port)  # every reconnect attempt now reaches us and is dropped
+    try:
+        tab.page.wait_for_selector(BADGE, state="attached", timeout=TIMEOUT * 1000)
+        # many attempts (the interval is 1 s, the fast retries far shorter): the message must not repeat
+        tab.until(lambda: refuser.attempts >= 8, what="8 reconnect attempts")
+    finally:
+        refuser.close()
+    reconnects = [line for line in tab.logs if "Reconnecting" in line]
+    print(f"[console] {mode}: {refuser.attempts} attempts, lines: {reconnects}")
+    assert 1 <= len(reconnects) <= 3, tab.logs
+    assert all(RECONNECT_RE.match(line) for line in reconnects), reconnects
+    assert not any("${reconnectInterval}" in line for line in tab.logs)
+    assert tab.page.evaluate("location.href") == server.url + "/"
+    assert tab.text("title") == "template-v1"
