@@ -1,0 +1,12 @@
+"""The benchmark page with fast-hot-reload, default options."""
+
+from __future__ import annotations
+
+from page import create_app
+
+from fast_hot_reload import FastHotReload
+
+MESSAGE = "python-v1"
+
+app = create_app(MESSAGE)
+FastHotReload(app)

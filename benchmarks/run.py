@@ -1,0 +1,94 @@
+"""Reproduce the fast-hot-reload figures, side by side with arel (or with no plugin), in one command.
+
+    python benchmarks/run.py [--only 1,2,...] [--tabs 3] [--clients 1000] [--repeats 10]
+
+Prints a table: figure, fast-hot-reload, arel or baseline, ratio, target, met. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+
+import _browser_figures as bf
+import _server_figures as sf
+from _browser import launch
+from _common import Row, table
+
+BROWSER_FIGURES: dict[int, Callable[[bf.Options], list[Row]]] = {
+    1: bf.figure1,
+    2: bf.figure2,
+    3: bf.figure3,
+    7: bf.figure7,
+}
+SERVER_FIGURES: dict[int, Callable[[sf.Options], list[Row]]] = {4: sf.figure4, 5: sf.figure5, 6: sf.figure6}
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="figures to run, e.g. 1,3 (default: all)")
+    parser.add_argument("--tabs", type=int, default=3, help="browser tabs per app (figures 1, 2, 3, 7)")
+    parser.add_argument("--clients", type=int, default=1000, help="clients for figure 6, half websocket, half SSE")
+    parser.add_argument("--restart-clients", type=int, default=10, help="figure 4: websocket and as many SSE clients")
+    parser.add_argument("--repeats", type=int, default=10, help="measurements per app and figure")
+    parser.add_argument("--idle-seconds", type=float, default=15.0, help="figure 6 idle CPU window (one ping period)")
+    parser.add_argument("--wrk-runs", type=int, default=5, help="figure 5: wrk runs per app and route")
+    parser.add_argument("--wrk-seconds", type=float, default=3.0, help="figure 5: length of one wrk run")
+    parser.add_argument("--wrk-connections", type=int, default=16, help="figure 5: wrk connections")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    selected = sorted({int(n) for n in args.only.split(",") if n.strip()})
+    unknown = set(selected) - set(BROWSER_FIGURES) - set(SERVER_FIGURES)
+    if unknown:
+        raise SystemExit(f"unknown figures {sorted(unknown)}: choose from 1-7")
+    rows: list[Row] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fhr-bench-") as tmp, ExitStack() as stack:
+        workdir = Path(tmp)
+        browser = stack.enter_context(launch()) if set(selected) & set(BROWSER_FIGURES) else None
+        for number in selected:
+            print(f"figure {number}...", file=sys.stderr, flush=True)
+            try:
+                if number in BROWSER_FIGURES:
+                    rows += BROWSER_FIGURES[number](bf.Options(args.tabs, args.repeats, workdir, browser))
+                else:
+                    options = sf.Options(
+                        args.repeats,
+                        workdir,
+                        args.restart_clients,
+                        args.clients,
+                        args.idle_seconds,
+                        args.wrk_runs,
+                        args.wrk_seconds,
+                        args.wrk_connections,
+                    )
+                    rows += SERVER_FIGURES[number](options)
+            except Exception as exc:  # one broken figure must not hide the others
+                traceback.print_exc()
+                rows.append(Row(str(number), f"error: {type(exc).__name__}: {exc}".splitlines()[0], "", "", "", False))
+    minutes = (time.monotonic() - started) / 60
+    print(
+        f"\n{platform.node()}, {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"--tabs {args.tabs} --clients {args.clients} --repeats {args.repeats}, {minutes:.1f} min\n"
+    )
+    print(table(rows))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(row) for row in rows], indent=2))
+    return 0 if all(row.met is not False for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
