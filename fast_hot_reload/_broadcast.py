@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from collections import deque
 from collections.abc import AsyncIterator
@@ -36,6 +37,10 @@ class Broadcaster:
         self._history: deque[Event] = deque(maxlen=HISTORY)
         self._changed = anyio.Event()
         self._closed = False
+        # one merge and one encoding per version for all clients, not one per client: fan-out stays cheap
+        self._merged: dict[int, Event | None] = {}
+        self._texts: dict[Event, str] = {}
+        self._frames: dict[Event, bytes] = {}
 
     @property
     def closed(self) -> bool:
@@ -45,6 +50,9 @@ class Broadcaster:
         self.version += 1
         event = Event(self.version, kind, paths[:MAX_PATHS])
         self._history.append(event)
+        self._merged.clear()
+        self._texts.clear()
+        self._frames.clear()
         self._wake()
         return event
 
@@ -54,6 +62,11 @@ class Broadcaster:
 
     def since(self, version: int) -> Event | None:
         """One event that brings a client at `version` up to date, or None when it already is."""
+        if version not in self._merged:
+            self._merged[version] = self._merge(version)
+        return self._merged[version]
+
+    def _merge(self, version: int) -> Event | None:
         if version >= self.version:
             return None
         missed = [e for e in self._history if e.version > version]
@@ -66,7 +79,17 @@ class Broadcaster:
         return json.dumps({"type": "hello", "boot": self.boot, "version": self.version})
 
     def message(self, event: Event) -> str:
-        return json.dumps({"type": event.kind, "boot": self.boot, "version": event.version, "paths": list(event.paths)})
+        """The event as JSON text, for websockets."""
+        if event not in self._texts:
+            data = {"type": event.kind, "boot": self.boot, "version": event.version, "paths": list(event.paths)}
+            self._texts[event] = json.dumps(data)
+        return self._texts[event]
+
+    def sse(self, event: Event) -> bytes:
+        """The event as a server-sent event whose id is its version, ready for the wire."""
+        if event not in self._frames:
+            self._frames[event] = f"id: {event.version}\r\ndata: {self.message(event)}\r\n\r\n".encode()
+        return self._frames[event]
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
@@ -92,10 +115,13 @@ class Subscription:
         self._broadcaster = broadcaster
         self.version = broadcaster.version
 
-    async def next(self, timeout: float) -> Event | None:
+    async def next(self, timeout: float = math.inf) -> Event | None:
         """The merged event the client has not had yet; None after `timeout` or when closed."""
-        with anyio.move_on_after(timeout):
-            await self._broadcaster.wait_beyond(self.version)
+        if timeout == math.inf:
+            await self._broadcaster.wait_beyond(self.version)  # no timer to set and cancel on every wake
+        else:
+            with anyio.move_on_after(timeout):
+                await self._broadcaster.wait_beyond(self.version)
         event = self._broadcaster.since(self.version)
         if event is not None:
             self.version = event.version

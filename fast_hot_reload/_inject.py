@@ -4,6 +4,21 @@ MARKER = b"</body"
 HOLD_LIMIT = 64 * 1024  # bytes held after a </body> before giving up on it and appending the tag
 
 
+def last_marker(data: bytes) -> int:
+    """Where the last `</body` (in any case) starts, or -1; lower-cases only the bytes it must."""
+    at = max(data.rfind(MARKER), data.rfind(b"</BODY"))
+    mixed = data[at + 1 :].lower().rfind(MARKER)  # after the last plain one: a short tail, as a rule
+    return at + 1 + mixed if mixed >= 0 else at
+
+
+def partial_marker(data: bytes) -> int:
+    """How many bytes at the end of `data` could be the start of a marker split across chunks."""
+    tail = data[-(len(MARKER) - 1) :].lower()
+    while tail and not MARKER.startswith(tail):
+        tail = tail[1:]
+    return len(tail)
+
+
 class TagInserter:
     """Streams a body through, putting `tag` before its last `</body` (any case) or at its end.
 
@@ -15,19 +30,17 @@ class TagInserter:
         self.tag = tag
         self._held = b""
 
-    def feed(self, chunk: bytes) -> bytes:
-        data = self._held + chunk
-        at = data.lower().rfind(MARKER)
+    def feed(self, chunk: bytes, last: bool = False) -> bytes:
+        """The bytes that can be sent now; with `last`, everything, tag included."""
+        data = self._held + chunk if self._held else chunk
+        at = last_marker(data)
+        if last:
+            self._held = b""
+            return data + self.tag if at < 0 else b"".join((data[:at], self.tag, data[at:]))
         if at < 0 or len(data) - at > HOLD_LIMIT:
-            at = max(len(data) - (len(MARKER) - 1), 0)  # keep what might be the start of a marker
-            tail = data[at:].lower()
-            while tail and not MARKER.startswith(tail):
-                tail, at = tail[1:], at + 1
+            at = len(data) - partial_marker(data)
         self._held = data[at:]
         return data[:at]
 
     def finish(self) -> bytes:
-        held, self._held = self._held, b""
-        if held.lower().startswith(MARKER):
-            return self.tag + held
-        return held + self.tag
+        return self.feed(b"", last=True)

@@ -104,9 +104,9 @@ class _Responder:
         assert self.inserter is not None
         if self.scope.get("method") == "HEAD":
             return message  # headers already promise the tag's length; there is no body to change
-        chunk = self.inserter.feed(message.get("body", b""))
-        if not message.get("more_body", False):
-            chunk += self.inserter.finish()
+        last = not message.get("more_body", False)
+        chunk = self.inserter.feed(message.get("body", b""), last)
+        if last:
             self.inserter = None
         return {**message, "body": chunk}
 

@@ -111,13 +111,13 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
             await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
 
-async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent]:
+async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent | bytes]:
     async with broadcaster.subscribe() as subscription:
         yield ServerSentEvent(data=broadcaster.hello(), id=str(broadcaster.version))
         while not broadcaster.closed:
-            event = await subscription.next(PING_INTERVAL)  # sse-starlette sends the pings
+            event = await subscription.next()  # sse-starlette sends the pings
             if event is not None:
-                yield ServerSentEvent(data=broadcaster.message(event), id=str(event.version))
+                yield broadcaster.sse(event)
 
 
 def _runtime(scope: Any) -> Runtime | None:

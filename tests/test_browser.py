@@ -28,6 +28,7 @@ pytestmark = pytest.mark.browser
 MODES = ["ws", "sse"]
 PREFIX = "[Hot Reload]"
 CONNECTED = f"{PREFIX} Connected!"
+REFRESHED = f"{PREFIX} Refreshed: "
 RECONNECT_RE = re.compile(r"^\[Hot Reload\] Reconnecting in \d+(\.\d+)? seconds\.\.\.$")
 BADGE = "#fast-hot-reload-badge"
 STYLESHEET = 'link[rel~="stylesheet"][href*="style.css"]'
@@ -53,6 +54,10 @@ class Tab:
 
     def count(self, line: str) -> int:
         return self.logs.count(line)
+
+    def updates(self) -> int:
+        """Page loads plus refreshes in place: each hot reload of this tab counts once."""
+        return len(self.navigations) + sum(line.startswith(REFRESHED) for line in self.logs)
 
     def wait_connected(self, times: int = 1, timeout: float = TIMEOUT) -> None:
         self.until(lambda: self.count(CONNECTED) >= times, timeout, f"{CONNECTED!r} x{times}")
@@ -153,13 +158,13 @@ SWAPPED = """([selector, color]) =>
 
 def css_edit_swaps(tab: Tab, server: Server, old: str, new: str, new_color: str, what: str) -> None:
     """Edit the stylesheet and check it was swapped in place: no reload, never zero or three sheets."""
-    navigations = len(tab.navigations)
+    updates = tab.updates()
     tab.page.evaluate(WATCH_STYLESHEETS, STYLESHEET)
     started = edit(server, "static/style.css", old, new)
     tab.page.wait_for_function(SWAPPED, arg=[STYLESHEET, new_color], timeout=TIMEOUT * 1000)
     latency(what, started)
     assert tab.page.evaluate("window.marker") == 1, "the page reloaded"
-    assert len(tab.navigations) == navigations
+    assert tab.updates() == updates
     counts = tab.page.evaluate("window.__linkCounts")
     assert min(counts) >= 1 and max(counts) <= 2, counts
     removal = tab.page.evaluate("window.__removals[0]")
@@ -204,12 +209,12 @@ class Refuser:
 def test_template_edit_reloads_page(serve: Any, context: BrowserContext, mode: str) -> None:
     server: Server = serve(env={"FHR_MODE": mode})
     tab = open_tab(context, server.url)
-    navigations = len(tab.navigations)
+    updates = tab.updates()
     started = edit(server, "templates/index.html", "template-v1", "template-v2")
     tab.wait_text("title", "template-v2")
     latency(f"template edit ({mode})", started)
-    assert len(tab.navigations) == navigations + 1
-    tab.wait_connected(times=2)
+    assert tab.updates() == updates + 1
+    tab.wait_connected()
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -228,12 +233,12 @@ def test_python_edit_reloads_after_restart(serve: Any, context: BrowserContext, 
     server: Server = serve(env={"FHR_MODE": mode})
     tab = open_tab(context, server.url)
     assert tab.text("message") == "python-v1"
-    navigations = len(tab.navigations)
+    updates = tab.updates()
     started = edit(server, "main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
     tab.wait_text("message", "python-v2")
     latency(f"python edit, uvicorn --reload ({mode})", started)
-    assert len(tab.navigations) == navigations + 1
-    assert f"{PREFIX} Reloading: the server restarted" in tab.logs
+    assert tab.updates() == updates + 1
+    assert f"{PREFIX} Refreshed: the server restarted" in tab.logs
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -241,15 +246,15 @@ def test_no_reload_loop(serve: Any, context: BrowserContext, mode: str) -> None:
     """After one reload the page matches the server: later events (a CSS swap here) cause no navigation."""
     server: Server = serve(env={"FHR_MODE": mode})
     tab = open_tab(context, server.url)
-    navigations = len(tab.navigations)
+    updates = tab.updates()
     started = edit(server, "templates/index.html", "template-v1", "template-v2")
     tab.wait_text("title", "template-v2")
     latency(f"template edit before loop check ({mode})", started)
-    tab.wait_connected(times=2)
+    tab.wait_connected()
     # the swap is a known event that arrives after any spurious reload would have started
     css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap ({mode})")
-    assert len(tab.navigations) == navigations + 1, tab.navigations
-    assert tab.count(f"{PREFIX} Reloading: templates/index.html") == 1
+    assert tab.updates() == updates + 1, tab.navigations
+    assert tab.count(f"{PREFIX} Refreshed: templates/index.html") == 1
 
 
 # ---- many tabs: one shared connection ----
@@ -267,8 +272,8 @@ def test_ten_tabs_share_one_connection_and_all_update(serve: Any, context: Brows
         tab.wait_text("title", "template-v2")
     latency(f"template edit, all of 10 tabs ({mode})", started)
     for tab in tabs:
-        tab.wait_connected(times=2)
-        assert tab.count(f"{PREFIX} Reloading: templates/index.html") == 1
+        tab.wait_connected()
+        assert tab.count(f"{PREFIX} Refreshed: templates/index.html") == 1
 
 
 # ---- other ways to run ----
@@ -280,7 +285,7 @@ def test_manual_wiring_reloads_on_template_edit(serve: Any, context: BrowserCont
     started = edit(server, "templates/index.html", "template-v1", "template-v2")
     tab.wait_text("title", "template-v2")
     latency("template edit (manual wiring, ws)", started)
-    tab.wait_connected(times=2)
+    tab.wait_connected()
 
 
 @pytest.mark.timeout(120)
@@ -291,12 +296,12 @@ def test_fastapi_dev_reloads_on_template_and_python_edits(serve: Any, context: B
     started = edit(server, "templates/index.html", "template-v1", "template-v2")
     tab.wait_text("title", "template-v2")
     latency(f"template edit, fastapi dev ({mode})", started)
-    tab.wait_connected(times=2)
+    tab.wait_connected()
     started = edit(server, "main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
     tab.wait_text("message", "python-v2")
     latency(f"python edit, fastapi dev ({mode})", started)
     assert tab.text("title") == "template-v2"
-    assert f"{PREFIX} Reloading: the server restarted" in tab.logs
+    assert f"{PREFIX} Refreshed: the server restarted" in tab.logs
 
 
 # ---- console lines and the status badge ----
@@ -323,3 +328,62 @@ def test_console_messages_and_badge_when_server_is_gone(serve: Any, context: Bro
     assert not any("${reconnectInterval}" in line for line in tab.logs)
     assert tab.page.evaluate("location.href") == server.url + "/"
     assert tab.text("title") == "template-v1"
+
+
+# ---- refreshed in place, or reloaded in full ----
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_plain_page_is_refreshed_in_place_keeping_scroll(serve: Any, context: BrowserContext, mode: str) -> None:
+    """A page without scripts of its own gets its body swapped: no navigation, scroll and JS state kept."""
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url)
+    tab.page.evaluate("window.scrollTo(0, 1000); window.marker = 1")
+    navigations = len(tab.navigations)
+    for old, new in (("template-v1", "template-v2"), ("template-v2", "template-v3")):
+        started = edit(server, "templates/index.html", old, new)
+        tab.wait_text("title", new)
+        latency(f"template edit, refreshed in place ({mode})", started)
+    assert tab.page.evaluate("[window.marker, window.scrollY]") == [1, 1000]
+    assert len(tab.navigations) == navigations
+    assert tab.count(f"{REFRESHED}templates/index.html") == 2
+
+
+def test_title_edit_is_refreshed_in_place_but_head_edit_reloads(serve: Any, context: BrowserContext) -> None:
+    server: Server = serve()
+    tab = open_tab(context, server.url)
+    tab.page.evaluate("window.marker = 1")
+    navigations = len(tab.navigations)
+    server.edit("templates/index.html", "<title>site</title>", "<title>site v2</title>")
+    tab.page.wait_for_function("document.title === 'site v2'", timeout=TIMEOUT * 1000)
+    assert tab.page.evaluate("window.marker") == 1 and len(tab.navigations) == navigations
+    server.edit("templates/index.html", '<meta charset="utf-8">', '<meta charset="utf-8"><meta name="x" content="y">')
+    tab.until(lambda: len(tab.navigations) == navigations + 1, what="a full reload for a changed head")
+    tab.page.wait_for_selector('meta[name="x"]', state="attached", timeout=TIMEOUT * 1000)
+    assert tab.page.evaluate("window.marker ?? null") is None
+    assert f"{PREFIX} Reloading: templates/index.html" in tab.logs
+
+
+def test_page_with_scripts_of_its_own_reloads_in_full(serve: Any, context: BrowserContext) -> None:
+    server: Server = serve()
+    tab = open_tab(context, server.url + "/scripted")
+    tab.page.evaluate("window.marker = 1")
+    navigations = len(tab.navigations)
+    server.edit("templates/scripted.html", "scripted-v1", "scripted-v2")
+    tab.wait_text("title", "scripted-v2")
+    assert tab.page.evaluate("[window.marker ?? null, window.pageScript]") == [None, 1]  # a fresh page ran it
+    assert len(tab.navigations) == navigations + 1
+    assert f"{PREFIX} Reloading: templates/scripted.html" in tab.logs
+
+
+def test_image_edit_reloads_in_full(serve: Any, context: BrowserContext) -> None:
+    """A cached subresource changed: only a real reload revalidates it."""
+    server: Server = serve()
+    tab = open_tab(context, server.url)
+    tab.page.evaluate("window.marker = 1")
+    navigations = len(tab.navigations)
+    server.edit("static/dot.svg", 'fill="red"', 'fill="blue"')
+    tab.until(lambda: len(tab.navigations) == navigations + 1, what="a full reload for a changed image")
+    tab.wait_connected(times=2)
+    assert tab.page.evaluate("window.marker ?? null") is None
+    assert f"{PREFIX} Reloading: static/dot.svg" in tab.logs

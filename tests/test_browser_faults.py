@@ -143,7 +143,7 @@ def log_problems(server: Server) -> list[str]:
 def test_syntax_error_keeps_page_and_fix_reloads_once(serve: Any, context: BrowserContext, mode: str) -> None:
     server: Server = serve(env={"FHR_MODE": mode})
     tab = open_tab(context, server.url)
-    url, navigations = tab.page.url, len(tab.navigations)
+    url, updates = tab.page.url, tab.updates()
     server.edit("main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v1')  # unterminated string
     wait_for(lambda: "SyntaxError" in server.log(), timeout=TIMEOUT, what="uvicorn to report the SyntaxError")
     tab.page.wait_for_selector(BADGE, state="attached", timeout=TIMEOUT * 1000)
@@ -151,15 +151,15 @@ def test_syntax_error_keeps_page_and_fix_reloads_once(serve: Any, context: Brows
     assert tab.page.url == url
     assert tab.page.evaluate("location.href") == url
     assert (tab.text("title"), tab.text("message")) == ("template-v1", "python-v1")
-    assert len(tab.navigations) == navigations
+    assert tab.updates() == updates
     started = edit(server, "main.py", 'MESSAGE = "python-v1', 'MESSAGE = "python-fixed"')
     tab.wait_text("message", "python-fixed")
     latency(f"fix of a syntax error ({mode})", started)
-    tab.wait_connected(times=2)
+    tab.wait_connected()
     assert tab.page.query_selector(BADGE) is None
     # a known later event: any second reload after the fix would have happened before this swap
     css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap after fix ({mode})")
-    assert len(tab.navigations) == navigations + 1, tab.navigations
+    assert tab.updates() == updates + 1, tab.navigations
 
 
 # ---- a change the client did not see is never lost ----
@@ -206,7 +206,7 @@ def test_change_while_disconnected_is_not_lost(serve: Any, context: BrowserConte
     proxy = Proxy(server.port)
     try:
         tab = open_tab(context, proxy.url)
-        navigations = len(tab.navigations)
+        updates = tab.updates()
         proxy.cut()
         tab.page.wait_for_selector(BADGE, state="attached", timeout=TIMEOUT * 1000)  # the client saw the drop
         rendered = served_version(server.url)
@@ -214,15 +214,15 @@ def test_change_while_disconnected_is_not_lost(serve: Any, context: BrowserConte
         wait_for(lambda: served_version(server.url) > rendered, timeout=TIMEOUT, what="the server to see the edit")
         tab.until(lambda: proxy.refused >= 2, what="reconnect attempts during the outage")
         assert tab.text("title") == "template-v1"
-        assert len(tab.navigations) == navigations
+        assert tab.updates() == updates
         proxy.resume()
         tab.wait_text("title", "template-v2")
         latency(f"edit during outage, reload on reconnect ({mode}, incl. backoff)", started)
         assert f"{PREFIX} Reloading: files changed while disconnected" in tab.logs
-        tab.wait_connected(times=2)
+        tab.wait_connected(times=2)  # a full reload: a new page
         assert tab.page.query_selector(BADGE) is None
         css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap ({mode})")
-        assert len(tab.navigations) == navigations + 1, tab.navigations
+        assert tab.updates() == updates + 1, tab.navigations
     finally:
         proxy.close()
 
@@ -254,7 +254,7 @@ def test_twenty_restarts_every_tab_ends_on_newest_code(serve: Any, context: Brow
         if any("Not reloading again" in line for line in tab.logs):
             raise StaleTab(str(exc)) from None
         raise
-    tab.wait_connected(times=2)
+    tab.wait_connected()
     assert len(tab.navigations) <= 21
 
 
@@ -324,4 +324,4 @@ def test_csp_nonce_page_connects_and_reloads(serve: Any, context: BrowserContext
     started = edit(server, "templates/index.html", "csp-v1", "csp-v2")
     tab.wait_text("title", "csp-v2")
     latency(f"template edit under CSP ({mode}, worker-src {worker_src})", started)
-    tab.wait_connected(times=2)
+    tab.wait_connected()

@@ -240,8 +240,10 @@ async def test_sse_stream_hello_then_event() -> None:
         assert broadcaster.subscribers == 1
         broadcaster.publish("css", ("a.css",))
         event = await anext(stream)
-    assert event.id == "2"
-    assert json.loads(event.data) == {"type": "css", "boot": broadcaster.boot, "version": 2, "paths": ["a.css"]}
+    assert event == (
+        b'id: 2\r\ndata: {"type": "css", "boot": "%s", "version": 2, "paths": ["a.css"]}\r\n\r\n'
+        % broadcaster.boot.encode()
+    )
     await stream.aclose()  # type: ignore[attr-defined]
     assert broadcaster.subscribers == 0
 
@@ -255,7 +257,7 @@ async def test_sse_stream_merges_and_ends_on_close() -> None:
         broadcaster.publish("css", ("a.css",))
         broadcaster.publish("reload", ("b.html",))
         event = await anext(stream)
-        assert (event.id, json.loads(event.data)["type"]) == ("2", "reload")
+        assert event.startswith(b"id: 2\r\ndata: ") and json.loads(event.split(b"data: ")[1])["type"] == "reload"
         broadcaster.close()
         with pytest.raises(StopAsyncIteration):
             await anext(stream)
@@ -359,3 +361,35 @@ def test_starlette_app_serves_client_js(tmp_path: Path) -> None:
 
 def test_starlette_app_events_404_without_runtime(tmp_path: Path) -> None:
     assert TestClient(starlette_app(tmp_path)).get("/__hot_reload/events").status_code == 404
+
+
+def test_a_stopping_server_turns_new_clients_away_without_a_hello(tmp_path: Path) -> None:
+    """Once the server is told to exit, new clients must back off until the next server answers."""
+    with TestClient(make_app(tmp_path)) as client:
+        runtime = runtime_of(client)
+        client.portal.call(runtime.broadcaster.close)  # type: ignore[union-attr]
+        with client.websocket_connect("/__hot_reload/ws") as ws, pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+        assert closed.value.code == 1012
+        assert client.get("/__hot_reload/events").status_code == 503
+
+
+def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stream-ending poll reads uvicorn's should_exit through the SIGTERM handler it installs."""
+    import signal
+
+    from fast_hot_reload._router import server_exiting
+
+    class FakeServer:
+        should_exit = False
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            self.should_exit = True
+
+    server = FakeServer()
+    monkeypatch.setattr(signal, "getsignal", lambda sig: server.handle_exit)
+    assert server_exiting() is False
+    server.should_exit = True
+    assert server_exiting() is True
+    monkeypatch.setattr(signal, "getsignal", lambda sig: signal.SIG_DFL)
+    assert server_exiting() is False

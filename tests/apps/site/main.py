@@ -35,3 +35,8 @@ async def index(request: Request) -> HTMLResponse:
 @app.get("/api")
 async def api() -> dict[str, str]:
     return {"message": MESSAGE}
+
+
+@app.get("/scripted", response_class=HTMLResponse)
+async def scripted(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "scripted.html", {"message": MESSAGE})
