@@ -24,7 +24,8 @@ CHROMIUM_ARGS = [  # as tests/conftest.py, so that background tabs keep their ti
 
 # Runs in every document before its own scripts. `seen[key]` is the wall-clock time (ms) at which
 # "title=<h1 text>", "message=<p text>" or "color=<h1 computed color>" was first true in this
-# document; `loads` counts documents in this tab (sessionStorage survives reloads); `connected`
+# document; `loads` counts documents in this tab (sessionStorage survives reloads) plus refreshes in
+# place (fast-hot-reload swaps a script-free page's body instead of reloading it); `connected`
 # is set when the hot reload client logs that it is connected (both clients log it at info).
 INIT_SCRIPT = """
 (() => {
@@ -49,6 +50,10 @@ INIT_SCRIPT = """
   const info = console.info;
   console.info = function (...args) {
     if (/Connected/.test(String(args[0])) && !bench.connected) bench.connected = now();
+    if (/Refreshed: /.test(String(args[0]))) {  // fast-hot-reload's refresh in place counts as a reload
+      bench.loads += 1;
+      try { sessionStorage.setItem("bench-loads", String(bench.loads)); } catch {}
+    }
     return info.apply(this, args);
   };
 })();

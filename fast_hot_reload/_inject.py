@@ -6,7 +6,8 @@ HOLD_LIMIT = 64 * 1024  # bytes held after a </body> before giving up on it and 
 
 def last_marker(data: bytes) -> int:
     """Where the last `</body` (in any case) starts, or -1; lower-cases only the bytes it must."""
-    at = max(data.rfind(MARKER), data.rfind(b"</BODY"))
+    at = data.rfind(MARKER)
+    at = max(at, data.rfind(b"</BODY", at + 1))  # only after the lower-case one: no second scan of the page
     mixed = data[at + 1 :].lower().rfind(MARKER)  # after the last plain one: a short tail, as a rule
     return at + 1 + mixed if mixed >= 0 else at
 
@@ -36,7 +37,8 @@ class TagInserter:
         at = last_marker(data)
         if last:
             self._held = b""
-            return data + self.tag if at < 0 else b"".join((data[:at], self.tag, data[at:]))
+            view = memoryview(data)  # slices of a view are not copies: the page is copied once
+            return data + self.tag if at < 0 else b"".join((view[:at], self.tag, view[at:]))
         if at < 0 or len(data) - at > HOLD_LIMIT:
             at = len(data) - partial_marker(data)
         self._held = data[at:]

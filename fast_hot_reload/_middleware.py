@@ -36,15 +36,26 @@ class HotReloadMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = scope.get("state", {}).get(STATE_KEY) if scope["type"] == "http" else None
-        if runtime is None:
-            await self.app(scope, receive, send)
+        if runtime is None or not wants_page(scope["headers"]):
+            await self.app(scope, receive, send)  # not a browser asking for a page: not even wrapped
             return
         await self.app(scope, receive, _Responder(runtime, scope, send).send)
 
 
+def wants_page(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """A browser asking for a page: it accepts HTML (browsers always say so), and it is not htmx after a fragment."""
+    accepts = False
+    for key, value in headers:  # ASGI request header names are lower-case: plain compares, on every request
+        if key == b"accept":
+            accepts = b"text/html" in value or b"*/*" in value
+        elif key == b"hx-request":
+            return False
+    return accepts
+
+
 def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     for key, value in headers:
-        if key == b"content-type" or key.lower() == b"content-type":
+        if key == b"content-type" or (len(key) == 12 and key.lower() == b"content-type"):
             return value[:9].lower() == b"text/html"
     return False
 
@@ -59,15 +70,14 @@ class _Responder:
         self.inserter: TagInserter | None = None
 
     async def send(self, message: Message) -> None:
-        kind = message["type"]
-        if kind == "http.response.start":
-            message = self.start(message)
-        elif self.inserter is not None and kind == "http.response.body":
-            message = self.body(message)
-        elif self.inserter is not None and kind == "http.response.pathsend":
+        if self.inserter is None:  # not a page (or not yet known): forward as it is
+            await self.downstream(self.start(message) if message["type"] == "http.response.start" else message)
+        elif message["type"] == "http.response.body":
+            await self.downstream(self.body(message))
+        elif message["type"] == "http.response.pathsend":
             await self.pathsend(message["path"])
-            return
-        await self.downstream(message)
+        else:
+            await self.downstream(message)
 
     def start(self, message: Message) -> Message:
         if not is_html(message.get("headers", ())):
@@ -94,8 +104,6 @@ class _Responder:
         if headers.get(b"content-encoding", b"identity").lower() != b"identity":
             logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
             return None
-        if any(k.lower() == b"hx-request" for k, _ in self.scope.get("headers", ())):
-            return None  # an htmx fragment, not a page
         nonce = NONCE_RE.search(headers.get(b"content-security-policy", b""))
         root_path = self.scope.get("root_path", "")
         return self.runtime.tag(root_path, nonce.group(1).decode() if nonce else None)

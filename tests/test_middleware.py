@@ -54,7 +54,7 @@ def make_scope(
         "raw_path": b"/",
         "root_path": root_path,
         "query_string": b"",
-        "headers": headers or [],
+        "headers": [(b"accept", b"text/html,*/*;q=0.8")] if headers is None else headers,
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 1234),
         "extensions": {},
@@ -293,8 +293,8 @@ async def test_identity_encoding_is_injected() -> None:
 
 
 async def test_htmx_request_untouched() -> None:
-    await untouched(HTMLResponse(b"<div>fragment</div>"), headers=[(b"hx-request", b"true")])
-    await untouched(HTMLResponse(PAGE), headers=[(b"HX-Request", b"true")])
+    await untouched(HTMLResponse(b"<div>fragment</div>"), headers=[(b"accept", b"*/*"), (b"hx-request", b"true")])
+    await untouched(HTMLResponse(PAGE), headers=[(b"hx-request", b"true"), (b"accept", b"text/html")])
 
 
 @pytest.mark.parametrize("charset", [b"utf-16", b"UTF-16LE", b"utf-32", b"ucs-2"])
@@ -560,3 +560,18 @@ def test_middleware_property(case: tuple[bytes, list[bytes]]) -> None:
     messages, tag = anyio.run(main)
     assert body_of(messages) == inject(data, tag)
     assert header(messages, b"content-length") == str(len(data) + len(tag)).encode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], [(b"accept", b"application/json")], [(b"accept", b"image/avif,image/webp")], [(b"user-agent", b"wrk")]],
+)
+async def test_clients_that_do_not_ask_for_html_get_the_page_untouched(headers: list[tuple[bytes, bytes]]) -> None:
+    """Browsers always send Accept with text/html for pages: anything else needs no script (and pays nothing)."""
+    await untouched(HTMLResponse(PAGE), headers=headers)
+
+
+@pytest.mark.parametrize("accept", [b"*/*", b"text/html", b"text/html,application/xhtml+xml,*/*;q=0.8"])
+async def test_clients_that_accept_html_get_the_tag(accept: bytes) -> None:
+    messages, tag = await through(replay(start(), body(PAGE)), headers=[(b"accept", accept)])
+    assert body_of(messages) == inject(PAGE, tag)
