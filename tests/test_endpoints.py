@@ -393,3 +393,12 @@ def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -
     assert server_exiting() is True
     monkeypatch.setattr(signal, "getsignal", lambda sig: signal.SIG_DFL)
     assert server_exiting() is False
+
+
+def test_an_idle_websocket_gets_keepalive_pings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fast_hot_reload._router as router_module
+
+    monkeypatch.setattr(router_module, "PING_INTERVAL", 0.05)
+    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+        assert ws.receive_json()["type"] == "hello"
+        assert ws.receive_json() == {"type": "ping"}
