@@ -129,9 +129,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright. Under CI=true a missing browser fails."""
+    """Headless Debian Chromium driven by Playwright. Under CI=true a missing browser fails.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+    open, which the async (anyio) tests of other modules could not start beside.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is not at {CHROMIUM}: install it (apt-get install -y chromium)")

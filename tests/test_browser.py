@@ -387,3 +387,15 @@ def test_image_edit_reloads_in_full(serve: Any, context: BrowserContext) -> None
     tab.wait_connected(times=2)
     assert tab.page.evaluate("window.marker ?? null") is None
     assert f"{PREFIX} Reloading: static/dot.svg" in tab.logs
+
+
+def test_host_override_builds_the_websocket_url(serve: Any, context: BrowserContext) -> None:
+    """Page on 127.0.0.1, websocket told to go to `localhost`: it connects there (an accepted alias)."""
+    server: Server = serve(env={"FHR_WS_HOST": "localhost"})
+    tab = open_tab(context, server.url)
+    client_js = httpx.get(server.url + "/__hot_reload/client.js", timeout=5).text
+    assert '"wsHost": "localhost"' in client_js
+    server.edit("templates/index.html", "template-v1", "template-v2")
+    tab.wait_text("title", "template-v2")
+    assert not any("server-sent events" in line for line in tab.logs)  # no fallback: the websocket worked
+    assert hot_reload_connections(server, "ws") == 1

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server
+from .conftest import Server, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -16,6 +16,7 @@ def test_refused_websockets_fall_back_to_sse_and_say_so_once(serve: Any, context
     page.on("console", lambda message: lines.append(message.text))
     page.goto(server.url)
     page.wait_for_function("window.__fastHotReload === true")
+    wait_for(lambda: page.evaluate("1") and "[Hot Reload] Connected!" in lines, what="the client to connect over SSE")
     server.edit("templates/index.html", "template-v1", "template-v2")
     page.wait_for_function("document.getElementById('title')?.textContent === 'template-v2'", timeout=15000)
     assert "GET /__hot_reload/events" in server.log()

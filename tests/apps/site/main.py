@@ -1,9 +1,11 @@
-"""The app the real-server and browser tests run: FHR_MODE picks ws (default), sse or manual wiring."""
+"""The app the real-server and browser tests run: FHR_MODE picks ws (default), sse or manual wiring;
+FHR_WS_HOST sets ws_host_override."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
@@ -24,7 +26,12 @@ if MODE == "manual":
     app.include_router(hot_reload_router)
     app.add_middleware(HotReloadMiddleware)
 else:
-    FastHotReload(app, use_alternate_config=MODE == "sse", _ws_reconnect_interval=1)
+    FastHotReload(
+        app,
+        use_alternate_config=MODE == "sse",
+        ws_host_override=os.environ.get("FHR_WS_HOST") or None,
+        _ws_reconnect_interval=1,
+    )
 
 
 @app.get("/", response_class=HTMLResponse)
@@ -40,3 +47,21 @@ async def api() -> dict[str, str]:
 @app.get("/scripted", response_class=HTMLResponse)
 async def scripted(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "scripted.html", {"message": MESSAGE})
+
+
+class OnlyOverriddenWebsockets:
+    """With FHR_WS_HOST set, refuse websockets addressed to any other host: proves the client used it."""
+
+    def __init__(self, inner: Any, host: str) -> None:
+        self.inner = inner
+        self.host = host.encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket" and not dict(scope["headers"]).get(b"host", b"").startswith(self.host + b":"):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.inner(scope, receive, send)
+
+
+if os.environ.get("FHR_WS_HOST"):
+    app.add_middleware(OnlyOverriddenWebsockets, host=os.environ["FHR_WS_HOST"])
