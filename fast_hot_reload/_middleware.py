@@ -13,7 +13,7 @@ from ._state import STATE_KEY, Runtime
 logger = logging.getLogger(__name__)
 
 NONCE_RE = re.compile(rb"'nonce-([A-Za-z0-9+/=_-]+)'")
-ASCII_UNSAFE_CHARSETS = (b"utf-16", b"utf-32", b"ucs-2")  # the tag is ASCII: these would garble it
+ASCII_UNSAFE_CHARSET = re.compile(rb"utf-16|utf-32|ucs-2")  # the tag is ASCII: these would garble it
 PATHSEND_CHUNK = 64 * 1024
 
 
@@ -83,11 +83,14 @@ class _Responder:
         if not is_html(message.get("headers", ())):
             return message  # the fast path: one header look-up for everything that is not a page
         try:
-            headers = [(k.lower(), v) for k, v in message["headers"]]
-            tag = self.decide(message.get("status", 200), dict(reversed(headers)))  # first of a repeated header
+            headers: dict[bytes, bytes] = {}
+            for key, value in message["headers"]:
+                headers.setdefault(key.lower(), value)  # the first of a repeated header
+            tag = self.decide(message.get("status", 200), headers)
             if tag is None:
                 return message
-            fixed = [(k, str(int(v) + len(tag)).encode() if k == b"content-length" else v) for k, v in headers]
+            grown = str(int(headers.get(b"content-length", b"0")) + len(tag)).encode()
+            fixed = [(k, grown if k.lower() == b"content-length" else v) for k, v in message["headers"]]
         except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message
@@ -99,7 +102,7 @@ class _Responder:
         content_type = headers[b"content-type"].lower()
         if status in (204, 304) or status < 200:
             return None
-        if any(charset in content_type for charset in ASCII_UNSAFE_CHARSETS):
+        if ASCII_UNSAFE_CHARSET.search(content_type):
             return None
         if headers.get(b"content-encoding", b"identity").lower() != b"identity":
             logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ._broadcast import Broadcaster
 from ._client import render_client
@@ -23,9 +24,12 @@ class Runtime:
 
     def tag(self, root_path: str, nonce: str | None) -> bytes:
         """The <script> tag for a page rendered now: it carries the boot id and version it saw."""
-        nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
-        b = self.broadcaster
-        return (
-            f'<script src="{html.escape(self.script_url(root_path))}" data-boot="{b.boot}" '
-            f'data-version="{b.version}"{nonce_attr} defer></script>'
-        ).encode()
+        return _tag(self.script_url(root_path), self.broadcaster.boot, self.broadcaster.version, nonce)
+
+
+@lru_cache(maxsize=64)
+def _tag(url: str, boot: str, version: int, nonce: str | None) -> bytes:
+    # the same few tags again and again (a new one per change): built once each, not per page
+    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
+    attributes = f'src="{html.escape(url)}" data-boot="{boot}" data-version="{version}"{nonce_attr}'
+    return f"<script {attributes} defer></script>".encode()
