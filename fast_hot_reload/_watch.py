@@ -4,6 +4,7 @@ import fnmatch
 import inspect
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import aclosing
 from pathlib import Path, PurePath
 
 import anyio
@@ -126,10 +127,11 @@ async def watch(
                 # files may have changed while nothing watched them: pages must not stay stale
                 blind = False
                 broadcaster.publish("reload", ())
-            async for changes in changes_seen:
-                await publish_changes(config, broadcaster, changes)
-                if not all(root.exists() for root in roots):
-                    break
+            async with aclosing(changes_seen):  # leaving early must release the OS watches now
+                async for changes in changes_seen:
+                    await publish_changes(config, broadcaster, changes)
+                    if not all(root.exists() for root in roots):
+                        break
             continue
         except (OSError, RuntimeError) as exc:
             if not warned:
