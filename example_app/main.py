@@ -22,7 +22,11 @@ app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 templates = Jinja2Templates(directory=HERE / "templates")
 FastHotReload(app, watch_paths=[HERE])
 
-NOTES = ["Edit templates/index.html: the page reloads.", "Edit static/style.css: the style changes in place."]
+NOTES = [
+    "Edit templates/index.html: the page updates.",
+    "Edit static/style.css: the style changes in place, without a reload.",
+    "Edit main.py: the page updates once the server has restarted.",
+]
 
 
 @app.get("/", response_class=HTMLResponse)
