@@ -17,8 +17,9 @@ from ._config import (
     as_patterns,
     env_enabled,
 )
+from ._lifespan import merge_lifespans
 from ._middleware import HotReloadMiddleware
-from ._router import create_router, merge_lifespans
+from ._router import create_router
 
 logger = logging.getLogger(__name__)
 

@@ -1,28 +1,24 @@
 from __future__ import annotations
 
 import logging
-import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-from anyio.abc import TaskStatus
 from fastapi import APIRouter, Request, Response, WebSocket
 from sse_starlette import EventSourceResponse, ServerSentEvent
-from starlette.types import Lifespan
 from starlette.websockets import WebSocketDisconnect
 
 from ._broadcast import Broadcaster
 from ._client import render_client
-from ._config import Config, env_enabled
+from ._config import Config
+from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
-from ._watch import watch
 
 logger = logging.getLogger(__name__)
 
-EXIT_POLL = 0.1  # seconds between looks at whether the server is stopping (uvicorn itself ticks at 0.1)
 PING_INTERVAL = 25.0  # seconds between keepalives: under the usual 60 s proxy idle timeout
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -32,7 +28,7 @@ SERVICE_RESTART = 1012
 
 def create_router(config: Config) -> APIRouter:
     """The hot reload endpoints for one configuration, with a lifespan that runs its watcher."""
-    router = APIRouter(lifespan=_lifespan(config), include_in_schema=False)
+    router = APIRouter(lifespan=lifespan_for(config), include_in_schema=False)
     prefix = config.url_prefix
 
     async def client_script(request: Request) -> Response:
@@ -123,56 +119,3 @@ async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent
 def _runtime(scope: Any) -> Runtime | None:
     runtime: Runtime | None = scope.get("state", {}).get(STATE_KEY)
     return runtime
-
-
-def _lifespan(config: Config) -> Lifespan[Any]:
-    @asynccontextmanager
-    async def lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
-        if not env_enabled():
-            yield {}  # switched off by the environment: the endpoints answer 404, pages stay untouched
-            return
-        broadcaster = Broadcaster()
-        stop = anyio.Event()
-        async with anyio.create_task_group() as tg:
-            await tg.start(_watch_task, config, broadcaster, stop)
-            tg.start_soon(_close_on_server_exit, broadcaster, stop)
-            try:
-                yield {STATE_KEY: Runtime(config, broadcaster)}
-            finally:
-                stop.set()
-                broadcaster.close()
-
-    return lifespan
-
-
-async def _watch_task(
-    config: Config, broadcaster: Broadcaster, stop: anyio.Event, *, task_status: TaskStatus[None]
-) -> None:
-    await watch(config, broadcaster, stop, task_status.started)
-
-
-async def _close_on_server_exit(broadcaster: Broadcaster, stop: anyio.Event) -> None:
-    # uvicorn waits for open streams before the lifespan shutdown: end ours as soon as it is asked to stop
-    while not stop.is_set():
-        if server_exiting():
-            logger.debug("the server is stopping: closing hot reload streams")
-            broadcaster.close()
-            return
-        await anyio.sleep(EXIT_POLL)  # a plain sleep: a timeout scope here costs ~1% of a core while idle
-
-
-def server_exiting() -> bool:
-    """True once uvicorn (the server whose bound method handles SIGTERM) has been told to exit."""
-    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
-    return getattr(server, "should_exit", False) is True
-
-
-def merge_lifespans(outer: Lifespan[Any], inner: Lifespan[Any]) -> Lifespan[Any]:
-    """Run our lifespan inside the app's own, keeping the state both of them yield."""
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
-        async with outer(app) as outer_state, inner(app) as inner_state:
-            yield {**(outer_state or {}), **(inner_state or {})}
-
-    return lifespan

@@ -378,7 +378,7 @@ def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -
     """The stream-ending poll reads uvicorn's should_exit through the SIGTERM handler it installs."""
     import signal
 
-    from fast_hot_reload._router import server_exiting
+    from fast_hot_reload._lifespan import server_exiting
 
     class FakeServer:
         should_exit = False
