@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 NONCE_RE = re.compile(rb"'nonce-([A-Za-z0-9+/=_-]+)'")
 ASCII_UNSAFE_CHARSET = re.compile(rb"utf-16|utf-32|ucs-2")  # the tag is ASCII: these would garble it
 PATHSEND_CHUNK = 64 * 1024
+INJECTED = "fast_hot_reload.injected"  # scope key: the tag is already in this response
 
 
 class HotReloadMiddleware:
@@ -31,6 +32,8 @@ class HotReloadMiddleware:
         ```
     """
 
+    errors_only = False
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -39,7 +42,14 @@ class HotReloadMiddleware:
         if runtime is None or not wants_page(scope["headers"]):
             await self.app(scope, receive, send)  # not a browser asking for a page: not even wrapped
             return
-        await self.app(scope, receive, _Responder(runtime, scope, send).send)
+        await self.app(scope, receive, _Responder(runtime, scope, send, self.errors_only).send)
+
+
+class ErrorPageMiddleware(HotReloadMiddleware):
+    """Outside Starlette's ServerErrorMiddleware: its debug traceback page gets the tag too, so a
+    tab showing it updates once the fix is saved. Pages the inner middleware handled are left alone."""
+
+    errors_only = True
 
 
 def wants_page(headers: Iterable[tuple[bytes, bytes]]) -> bool:
@@ -63,10 +73,11 @@ def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
 class _Responder:
     """Per-request state: decides on the start message, then rewrites the body if it is HTML."""
 
-    def __init__(self, runtime: Runtime, scope: Scope, send: Send) -> None:
+    def __init__(self, runtime: Runtime, scope: Scope, send: Send, errors_only: bool) -> None:
         self.runtime = runtime
         self.scope = scope
         self.downstream = send
+        self.errors_only = errors_only
         self.inserter: TagInserter | None = None
 
     async def send(self, message: Message) -> None:
@@ -95,12 +106,15 @@ class _Responder:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message
         self.inserter = TagInserter(tag)
+        self.scope[INJECTED] = True  # for an ErrorPageMiddleware further out: this page has its tag
         return {**message, "headers": fixed}
 
     def decide(self, status: int, headers: dict[bytes, bytes]) -> bytes | None:
         """The tag to insert, or None when this response is to be left alone."""
         content_type = headers[b"content-type"].lower()
         if status in (204, 304) or status < 200:
+            return None
+        if self.errors_only and (status < 500 or INJECTED in self.scope):
             return None
         if ASCII_UNSAFE_CHARSET.search(content_type):
             return None

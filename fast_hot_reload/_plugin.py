@@ -18,7 +18,7 @@ from ._config import (
     env_enabled,
 )
 from ._lifespan import merge_lifespans
-from ._middleware import HotReloadMiddleware
+from ._middleware import ErrorPageMiddleware, HotReloadMiddleware
 from ._router import create_router
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class FastHotReload:
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
         app.user_middleware.append(Middleware(HotReloadMiddleware))
+        # and, with debug on, outermost for the traceback page alone, which ServerErrorMiddleware makes out there
+        build = app.build_middleware_stack
+        setattr(app, "build_middleware_stack", lambda: ErrorPageMiddleware(build()) if app.debug else build())  # noqa: B010
 
 
 def _check_app(app: Starlette, prefix: str) -> None:

@@ -325,3 +325,14 @@ def test_csp_nonce_page_connects_and_reloads(serve: Any, context: BrowserContext
     tab.wait_text("title", "csp-v2")
     latency(f"template edit under CSP ({mode}, worker-src {worker_src})", started)
     tab.wait_connected()
+
+
+@pytest.mark.timeout(90)
+def test_tab_on_a_traceback_page_updates_after_the_fix(serve: Any, context: BrowserContext) -> None:
+    """A route raises (debug on): the traceback page carries the client too, so the fix reaches the tab."""
+    server: Server = serve()
+    tab = open_tab(context, server.url + "/boom")
+    assert "boom with python-v1" in tab.page.content()
+    started = edit(server, "main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
+    tab.wait_text("message", "python-v2")
+    latency("fix of a route that raised, traceback page to the fixed page", started)

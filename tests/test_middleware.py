@@ -21,6 +21,7 @@ from fast_hot_reload import FastHotReload, HotReloadMiddleware
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._config import Config
 from fast_hot_reload._inject import TagInserter
+from fast_hot_reload._middleware import ErrorPageMiddleware
 from fast_hot_reload._state import STATE_KEY, Runtime
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>"
@@ -575,3 +576,32 @@ async def test_clients_that_do_not_ask_for_html_get_the_page_untouched(headers: 
 async def test_clients_that_accept_html_get_the_tag(accept: bytes) -> None:
     messages, tag = await through(replay(start(), body(PAGE)), headers=[(b"accept", accept)])
     assert body_of(messages) == inject(PAGE, tag)
+
+
+def test_debug_traceback_page_gets_exactly_one_tag(tmp_path: Path) -> None:
+    """ServerErrorMiddleware makes its page outside the user's middleware: it still gets the tag, once."""
+    app = FastAPI(debug=True)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("kaboom")
+
+    @app.get("/error-page", response_class=HTMLResponse)
+    def error_page() -> HTMLResponse:
+        return HTMLResponse(PAGE, status_code=500)
+
+    FastHotReload(app, watch_paths=tmp_path)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        traceback_page = client.get("/boom", headers={"accept": "text/html"})
+        assert traceback_page.status_code == 500 and "kaboom" in traceback_page.text
+        assert traceback_page.text.count("/__hot_reload/client.js") == 1
+        assert int(traceback_page.headers["content-length"]) == len(traceback_page.content)
+        own_error_page = client.get("/error-page", headers={"accept": "text/html"})
+        assert own_error_page.text.count("/__hot_reload/client.js") == 1
+
+
+def test_without_debug_there_is_no_outer_error_page_layer(tmp_path: Path) -> None:
+    app = FastAPI()
+    FastHotReload(app, watch_paths=tmp_path)
+    with TestClient(app):
+        assert not isinstance(app.middleware_stack, ErrorPageMiddleware)

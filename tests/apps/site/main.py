@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 MESSAGE = "python-v1"
 MODE = os.environ.get("FHR_MODE", "ws")
 
-app = FastAPI()
+app = FastAPI(debug=True)  # a route that raises shows the traceback page
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -36,6 +36,13 @@ else:
 
 @app.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "index.html", {"message": MESSAGE})
+
+
+@app.get("/boom", response_class=HTMLResponse)
+async def boom(request: Request) -> HTMLResponse:
+    if MESSAGE == "python-v1":
+        raise RuntimeError(f"boom with {MESSAGE}")  # a bug the developer is about to fix
     return templates.TemplateResponse(request, "index.html", {"message": MESSAGE})
 
 
