@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable, Sequence
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,10 +39,10 @@ class HotReloadMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         runtime = scope.get("state", {}).get(STATE_KEY) if scope["type"] == "http" else None
-        if runtime is None or not wants_page(scope["headers"]):
-            await self.app(scope, receive, send)  # not a browser asking for a page: not even wrapped
-            return
-        await self.app(scope, receive, _Responder(runtime, scope, send, self.errors_only).send)
+        if runtime is not None:
+            # wrapped at once; the request's headers are read only when the response turns out to be a page
+            send = _Responder(runtime, scope, send, self.errors_only).send
+        await self.app(scope, receive, send)
 
 
 class ErrorPageMiddleware(HotReloadMiddleware):
@@ -55,7 +55,7 @@ class ErrorPageMiddleware(HotReloadMiddleware):
 def wants_page(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """A browser asking for a page: it accepts HTML (browsers always say so), and it is not htmx after a fragment."""
     accepts = False
-    for key, value in headers:  # ASGI request header names are lower-case: plain compares, on every request
+    for key, value in headers:  # ASGI request header names are lower-case: plain compares
         if key == b"accept":
             accepts = b"text/html" in value or b"*/*" in value
         elif key == b"hx-request":
@@ -71,7 +71,13 @@ def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
 
 
 class _Responder:
-    """Per-request state: decides on the start message, then rewrites the body if it is HTML."""
+    """Per-request state: decides on the start message, then rewrites the body if it is HTML.
+
+    `send` is a plain function returning the downstream awaitable: no coroutine of its own per
+    message, so a response that is not a page costs a call and a compare per message.
+    """
+
+    __slots__ = ("downstream", "errors_only", "inserter", "runtime", "scope")
 
     def __init__(self, runtime: Runtime, scope: Scope, send: Send, errors_only: bool) -> None:
         self.runtime = runtime
@@ -80,55 +86,55 @@ class _Responder:
         self.errors_only = errors_only
         self.inserter: TagInserter | None = None
 
-    async def send(self, message: Message) -> None:
+    def send(self, message: Message) -> Awaitable[None]:
         if self.inserter is None:  # not a page (or not yet known): forward as it is
-            await self.downstream(self.start(message) if message["type"] == "http.response.start" else message)
-        elif message["type"] == "http.response.body":
-            await self.downstream(self.body(message))
-        elif message["type"] == "http.response.pathsend":
-            await self.pathsend(message["path"])
-        else:
-            await self.downstream(message)
+            if message["type"] == "http.response.start":
+                return self.downstream(self.start(message))
+            return self.downstream(message)
+        if message["type"] == "http.response.body":
+            return self.downstream(self.body(message))
+        if message["type"] == "http.response.pathsend":
+            return self.pathsend(message["path"])
+        return self.downstream(message)
 
     def start(self, message: Message) -> Message:
-        if not is_html(message.get("headers", ())):
+        headers = message.get("headers", ())
+        if not is_html(headers):
             return message  # the fast path: one header look-up for everything that is not a page
         try:
-            headers: dict[bytes, bytes] = {}
-            for key, value in message["headers"]:
-                headers.setdefault(key.lower(), value)  # the first of a repeated header
             tag = self.decide(message.get("status", 200), headers)
             if tag is None:
                 return message
-            grown = str(int(headers.get(b"content-length", b"0")) + len(tag)).encode()
-            fixed = [(k, grown if k.lower() == b"content-length" else v) for k, v in message["headers"]]
+            grow = len(tag)
+            headers = [(k, b"%d" % (int(v) + grow) if k.lower() == b"content-length" else v) for k, v in headers]
         except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message
-        self.inserter = TagInserter(tag)
         self.scope[INJECTED] = True  # for an ErrorPageMiddleware further out: this page has its tag
-        return {**message, "headers": fixed}
+        if self.scope.get("method") != "HEAD":  # HEAD: the headers promise the tag, there is no body to change
+            self.inserter = TagInserter(tag)
+        return {**message, "headers": headers}
 
-    def decide(self, status: int, headers: dict[bytes, bytes]) -> bytes | None:
+    def decide(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
         """The tag to insert, or None when this response is to be left alone."""
-        content_type = headers[b"content-type"].lower()
-        if status in (204, 304) or status < 200:
+        if status < 200 or status in (204, 304):
             return None
         if self.errors_only and (status < 500 or INJECTED in self.scope):
             return None
-        if ASCII_UNSAFE_CHARSET.search(content_type):
+        if not wants_page(self.scope["headers"]):
             return None
-        if headers.get(b"content-encoding", b"identity").lower() != b"identity":
+        fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
+        if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
+            return None
+        if fields.get(b"content-encoding", b"identity").lower() != b"identity":
             logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
             return None
-        nonce = NONCE_RE.search(headers.get(b"content-security-policy", b""))
-        root_path = self.scope.get("root_path", "")
-        return self.runtime.tag(root_path, nonce.group(1).decode() if nonce else None)
+        policy = fields.get(b"content-security-policy")
+        nonce = NONCE_RE.search(policy) if policy else None
+        return self.runtime.tag(self.scope.get("root_path", ""), nonce.group(1).decode() if nonce else None)
 
     def body(self, message: Message) -> Message:
         assert self.inserter is not None
-        if self.scope.get("method") == "HEAD":
-            return message  # headers already promise the tag's length; there is no body to change
         last = not message.get("more_body", False)
         chunk = self.inserter.feed(message.get("body", b""), last)
         if last:
