@@ -17,6 +17,7 @@ from ._config import (
     as_patterns,
     env_enabled,
 )
+from ._endpoints import Endpoints
 from ._lifespan import merge_lifespans
 from ._middleware import ErrorPageMiddleware, HotReloadMiddleware
 from ._router import create_router
@@ -95,7 +96,7 @@ class FastHotReload:
         _check_app(app, self.config.url_prefix)
         app.state.fast_hot_reload = self
         router = create_router(self.config)
-        app.router.routes.extend(router.routes)
+        app.router.routes.append(Endpoints(self.config.url_prefix, router.routes))
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
         app.user_middleware.append(Middleware(HotReloadMiddleware))

@@ -8,5 +8,4 @@ from fast_hot_reload import FastHotReload
 
 MESSAGE = "python-v1"
 
-app = create_app(MESSAGE)
-FastHotReload(app)
+app = create_app(MESSAGE, setup=FastHotReload)  # right after FastAPI(), as our README has it

@@ -33,10 +33,18 @@ class DevStaticFiles(StaticFiles):
 
 
 def create_app(
-    message: str, *, lifespan: Any = None, body_end: Callable[[Request], str] = lambda request: ""
+    message: str,
+    *,
+    lifespan: Any = None,
+    body_end: Callable[[Request], str] = lambda request: "",
+    setup: Callable[[FastAPI], object] = lambda app: None,
 ) -> FastAPI:
-    """The page; `body_end(request)` is HTML put before </body> (arel's script: arel does not inject it)."""
+    """The page; `body_end(request)` is HTML put before </body> (arel's script: arel does not inject it).
+
+    `setup(app)` runs before any route is added, where a README tells users to add their hot reload.
+    """
     app = FastAPI(lifespan=lifespan)
+    setup(app)
     app.mount("/static", DevStaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
 
