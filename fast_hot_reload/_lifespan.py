@@ -17,6 +17,7 @@ from ._watch import watch
 
 logger = logging.getLogger(__name__)
 
+PING_INTERVAL = 25.0  # seconds between keepalives: under the usual 60 s proxy idle timeout
 EXIT_POLL = 0.1  # seconds between looks at whether the server is stopping (uvicorn itself ticks at 0.1)
 
 
@@ -33,6 +34,7 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
         async with anyio.create_task_group() as tg:
             await tg.start(_watch_task, config, broadcaster, stop)
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
+            tg.start_soon(_keepalive, broadcaster)
             try:
                 yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
@@ -57,6 +59,13 @@ async def _close_on_server_exit(broadcaster: Broadcaster, stop: anyio.Event) -> 
             broadcaster.close()
             return
         await anyio.sleep(EXIT_POLL)  # a plain sleep: a timeout scope here costs ~1% of a core while idle
+
+
+async def _keepalive(broadcaster: Broadcaster) -> None:
+    # one timer wakes every client for its ping: a timer per client costs memory and CPU for each
+    while not broadcaster.closed:
+        await anyio.sleep(PING_INTERVAL)
+        broadcaster.tick()
 
 
 def server_exiting() -> bool:

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncGenerator
 from contextlib import suppress
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Request, Response, WebSocket
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse
 from starlette.websockets import WebSocketDisconnect
 
-from ._broadcast import Broadcaster
+from ._broadcast import Broadcaster, sse_frame
 from ._client import render_client
 from ._config import Config
 from ._lifespan import lifespan_for
@@ -19,9 +21,11 @@ from ._state import STATE_KEY, Runtime
 
 logger = logging.getLogger(__name__)
 
-PING_INTERVAL = 25.0  # seconds between keepalives: under the usual 60 s proxy idle timeout
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+WS_PING = '{"type":"ping"}'
+SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
+SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
 
@@ -59,7 +63,9 @@ def create_router(config: Config) -> APIRouter:
             return Response(status_code=404)
         if runtime.broadcaster.closed:
             return Response(status_code=503)  # stopping: the client backs off until the next server answers
-        return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=PING_INTERVAL, send_timeout=SEND_TIMEOUT)
+        if request.method == "HEAD":
+            return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
+        return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
 
     # plain Starlette routes: they work the same in a FastAPI app and in a bare Starlette one
     router.add_route(prefix + "/client.js", client_script, methods=["GET", "HEAD"], include_in_schema=False)
@@ -83,22 +89,15 @@ def origin_allowed(origin: str | None, host: str | None, override: str | None) -
 
 async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:
     async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
-
-        async def drain() -> None:
-            # clients have nothing to say: read and drop frames, and stop when they leave
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(drain)
+        tg.start_soon(_drain, websocket, tg.cancel_scope)
         # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
         with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
             await websocket.send_text(broadcaster.hello())
             while True:
-                event = await subscription.next(PING_INTERVAL)
+                event = await subscription.next()  # None: a keepalive tick
                 if broadcaster.closed:
                     break
-                text = broadcaster.message(event) if event else '{"type":"ping"}'
+                text = broadcaster.message(event) if event else WS_PING
                 with anyio.fail_after(SEND_TIMEOUT):
                     await websocket.send_text(text)
         tg.cancel_scope.cancel()
@@ -107,13 +106,37 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
             await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
 
-async def _sse_stream(broadcaster: Broadcaster) -> AsyncIterator[ServerSentEvent | bytes]:
+async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
+    # clients have nothing to say: read and drop frames, and end the stream when they leave
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+    stream.cancel()
+
+
+async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
     async with broadcaster.subscribe() as subscription:
-        yield ServerSentEvent(data=broadcaster.hello(), id=str(broadcaster.version))
+        yield sse_frame(broadcaster.version, broadcaster.hello())
         while not broadcaster.closed:
-            event = await subscription.next()  # sse-starlette sends the pings
+            event = await subscription.next()
             if event is not None:
                 yield broadcaster.sse(event)
+            elif not broadcaster.closed:
+                yield SSE_PING  # a keepalive tick
+
+
+def sse_ping_off() -> float:
+    """sse-starlette's own ping interval, switched off: ours follow the broadcaster's ticks, one timer for all.
+
+    0 runs no ping task from sse-starlette 3.4.9 on, but spins before that: there, a ping a day.
+    """
+    try:
+        release = tuple(int(part) for part in re.findall(r"\d+", version("sse-starlette"))[:3])
+    except PackageNotFoundError:
+        release = ()
+    return 0.0 if release >= (3, 4, 9) else 24 * 3600.0
+
+
+SSE_PING_OFF = sse_ping_off()
 
 
 def _runtime(scope: Any) -> Runtime | None:

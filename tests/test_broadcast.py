@@ -7,9 +7,23 @@ from contextlib import AsyncExitStack
 import anyio
 import pytest
 
-from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, Broadcaster, Event
+from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, Broadcaster, Event, Subscription
 
 pytestmark = pytest.mark.anyio
+
+
+async def next_with_tick(broadcaster: Broadcaster, subscription: Subscription) -> Event | None:
+    """What `subscription.next()` returns when a keepalive tick comes while it waits."""
+    results: list[Event | None] = []
+
+    async def wait() -> None:
+        results.append(await subscription.next())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await anyio.wait_all_tasks_blocked()
+        broadcaster.tick()
+    return results[0]
 
 
 async def test_hello_is_json_with_boot_and_version() -> None:
@@ -65,7 +79,7 @@ async def test_publish_never_blocks(count: int) -> None:
                 broadcaster.publish("reload", (f"{i}.html",))
         assert broadcaster.version == 500
         for subscription in subscriptions[:3]:
-            event = await subscription.next(0)
+            event = await subscription.next()
             assert event is not None and (event.version, event.kind) == (500, "reload")
     assert broadcaster.subscribers == 0
 
@@ -77,7 +91,7 @@ async def test_fan_out_to_waiting_subscribers() -> None:
 
     async def listen() -> None:
         async with broadcaster.subscribe() as subscription:
-            received.append(await subscription.next(30))
+            received.append(await subscription.next())
 
     with anyio.fail_after(10):
         async with anyio.create_task_group() as tg:
@@ -90,15 +104,92 @@ async def test_fan_out_to_waiting_subscribers() -> None:
     assert broadcaster.subscribers == 0
 
 
+async def test_tick_wakes_every_subscriber_without_a_new_version() -> None:
+    broadcaster = Broadcaster()
+    broadcaster.publish("css", ("a.css",))
+    received: list[Event | None] = []
+    count = 50
+
+    async def listen() -> None:
+        async with broadcaster.subscribe() as subscription:
+            received.append(await subscription.next())
+            received.append(await subscription.next())
+            assert subscription.version == 2
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(count):
+                tg.start_soon(listen)
+            await anyio.wait_all_tasks_blocked()
+            broadcaster.tick()
+            await anyio.wait_all_tasks_blocked()  # each one had its keepalive and waits again
+            assert received == [None] * count
+            assert (broadcaster.version, broadcaster.since(1)) == (1, None)
+            broadcaster.publish("reload", ("b.html",))
+    assert received[count:] == [Event(2, "reload", ("b.html",))] * count
+
+
+async def test_a_tick_before_next_is_not_a_keepalive_for_it() -> None:
+    # the client sent something since: its next ping is due a whole interval later
+    broadcaster = Broadcaster()
+    received: list[Event | None] = []
+    async with broadcaster.subscribe() as subscription:
+        broadcaster.tick()
+
+        async def wait() -> None:
+            received.append(await subscription.next())
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wait)
+                await anyio.wait_all_tasks_blocked()
+                assert received == []
+                broadcaster.publish("css", ("a.css",))
+    assert received == [Event(1, "css", ("a.css",))]
+
+
+@pytest.mark.parametrize("first", ["tick", "publish"])
+async def test_no_event_is_lost_when_a_tick_and_a_publish_race(first: str) -> None:
+    broadcaster = Broadcaster()
+    received: list[Event | None] = []
+
+    async def listen() -> None:
+        async with broadcaster.subscribe() as subscription:
+            while not received or received[-1] is None:
+                received.append(await subscription.next())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(listen)
+            await anyio.wait_all_tasks_blocked()
+            # both before the subscriber runs again: it wakes once and gets the event, not a ping
+            if first == "tick":
+                broadcaster.tick()
+            broadcaster.publish("css", ("a.css",))
+            if first == "publish":
+                broadcaster.tick()
+    assert received == [Event(1, "css", ("a.css",))]
+
+
+async def test_a_publish_just_after_a_keepalive_is_not_lost() -> None:
+    broadcaster = Broadcaster()
+    async with broadcaster.subscribe() as subscription:
+        with anyio.fail_after(5):
+            assert await next_with_tick(broadcaster, subscription) is None
+            broadcaster.publish("css", ("a.css",))  # while the keepalive was being sent
+            assert await next_with_tick(broadcaster, subscription) == Event(1, "css", ("a.css",))
+
+
 async def test_subscription_starts_at_current_version() -> None:
     broadcaster = Broadcaster()
     broadcaster.publish("reload", ("old.html",))
     async with broadcaster.subscribe() as subscription:
         assert subscription.version == 1
-        assert await subscription.next(0) is None  # nothing new: times out at once
-        broadcaster.publish("css", ("a.css",))
-        assert await subscription.next(0) == Event(2, "css", ("a.css",))
-        assert await subscription.next(0) is None
+        with anyio.fail_after(5):
+            assert await next_with_tick(broadcaster, subscription) is None  # nothing new: a keepalive
+            broadcaster.publish("css", ("a.css",))
+            assert await subscription.next() == Event(2, "css", ("a.css",))
+            assert await next_with_tick(broadcaster, subscription) is None
 
 
 async def test_missed_css_events_merge_into_one_css() -> None:
@@ -106,7 +197,7 @@ async def test_missed_css_events_merge_into_one_css() -> None:
     async with broadcaster.subscribe() as subscription:
         broadcaster.publish("css", ("a.css",))
         broadcaster.publish("css", ("b.css", "a.css"))
-        assert await subscription.next(0) == Event(2, "css", ("a.css", "b.css"))
+        assert await subscription.next() == Event(2, "css", ("a.css", "b.css"))
 
 
 @pytest.mark.parametrize("kinds", [("css", "reload"), ("reload", "css"), ("css", "reload", "css")])
@@ -115,7 +206,7 @@ async def test_css_and_reload_merge_into_reload(kinds: tuple[str, ...]) -> None:
     async with broadcaster.subscribe() as subscription:
         for i, kind in enumerate(kinds):
             broadcaster.publish(kind, (f"{i}.{kind}",))  # type: ignore[arg-type]
-        event = await subscription.next(0)
+        event = await subscription.next()
     assert event is not None
     assert (event.version, event.kind) == (len(kinds), "reload")
     assert event.paths == tuple(f"{i}.{kind}" for i, kind in enumerate(kinds))
@@ -126,7 +217,7 @@ async def test_history_sized_gap_is_still_css() -> None:
     async with broadcaster.subscribe() as subscription:
         for i in range(HISTORY):
             broadcaster.publish("css", (f"{i}.css",))
-        event = await subscription.next(0)
+        event = await subscription.next()
     assert event is not None and (event.version, event.kind) == (HISTORY, "css")
 
 
@@ -135,7 +226,7 @@ async def test_gap_bigger_than_history_is_a_reload() -> None:
     async with broadcaster.subscribe() as subscription:
         for i in range(HISTORY + 1):
             broadcaster.publish("css", (f"{i}.css",))
-        event = await subscription.next(0)
+        event = await subscription.next()
     assert event is not None and (event.version, event.kind) == (HISTORY + 1, "reload")
 
 
@@ -144,7 +235,7 @@ async def test_merged_paths_are_capped() -> None:
     async with broadcaster.subscribe() as subscription:
         for i in range(MAX_PATHS + 10):
             broadcaster.publish("css", (f"{i}.css",))
-        event = await subscription.next(0)
+        event = await subscription.next()
     assert event is not None and len(event.paths) == MAX_PATHS
 
 
@@ -165,7 +256,7 @@ async def test_close_wakes_waiters() -> None:
 
     async def listen() -> None:
         async with broadcaster.subscribe() as subscription:
-            results.append(await subscription.next(60))
+            results.append(await subscription.next())
 
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
@@ -183,7 +274,7 @@ async def test_next_after_close_returns_at_once() -> None:
     async with broadcaster.subscribe() as subscription:
         broadcaster.close()
         with anyio.fail_after(5):
-            assert await subscription.next(60) is None
+            assert await subscription.next() is None
 
 
 async def test_subscribers_count_goes_back_on_error() -> None:
@@ -202,7 +293,7 @@ async def test_subscribers_count_goes_back_on_cancel() -> None:
 
             async def listen() -> None:
                 async with broadcaster.subscribe() as subscription:
-                    await subscription.next(60)
+                    await subscription.next()
 
             tg.start_soon(listen)
             await anyio.wait_all_tasks_blocked()

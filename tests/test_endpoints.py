@@ -4,6 +4,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+from fast_hot_reload import _router as router_module
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._client import render_client
 from fast_hot_reload._router import _sse_stream
@@ -234,17 +236,15 @@ async def test_sse_stream_hello_then_event() -> None:
     broadcaster = Broadcaster()
     broadcaster.publish("reload", ("old.html",))
     stream = _sse_stream(broadcaster)
+    boot = broadcaster.boot.encode()
     with anyio.fail_after(5):
         hello = await anext(stream)
-        assert (json.loads(hello.data), hello.id) == ({"type": "hello", "boot": broadcaster.boot, "version": 1}, "1")
+        assert hello == b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1}\r\n\r\n' % boot
         assert broadcaster.subscribers == 1
         broadcaster.publish("css", ("a.css",))
         event = await anext(stream)
-    assert event == (
-        b'id: 2\r\ndata: {"type": "css", "boot": "%s", "version": 2, "paths": ["a.css"]}\r\n\r\n'
-        % broadcaster.boot.encode()
-    )
-    await stream.aclose()  # type: ignore[attr-defined]
+    assert event == b'id: 2\r\ndata: {"type": "css", "boot": "%s", "version": 2, "paths": ["a.css"]}\r\n\r\n' % boot
+    await stream.aclose()
     assert broadcaster.subscribers == 0
 
 
@@ -262,6 +262,36 @@ async def test_sse_stream_merges_and_ends_on_close() -> None:
         with pytest.raises(StopAsyncIteration):
             await anext(stream)
     assert broadcaster.subscribers == 0
+
+
+@pytest.mark.anyio
+async def test_sse_stream_pings_on_a_tick() -> None:
+    broadcaster = Broadcaster()
+    stream = _sse_stream(broadcaster)
+    chunks: list[bytes] = []
+
+    async def read() -> None:
+        chunks.append(await anext(stream))
+
+    with anyio.fail_after(5):
+        await anext(stream)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(read)
+            await anyio.wait_all_tasks_blocked()
+            broadcaster.tick()
+    assert chunks == [b": ping\r\n\r\n"]  # a comment: EventSource skips it, proxies see a live stream
+    await stream.aclose()
+    assert broadcaster.subscribers == 0
+
+
+def test_sse_head_answers_at_once_without_a_stream(tmp_path: Path) -> None:
+    with TestClient(make_app(tmp_path, use_alternate_config=True)) as client:
+        head = client.head("/__hot_reload/events")
+        assert head.status_code == 200
+        assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert head.headers["cache-control"] == "no-store"
+        assert head.content == b""
+        assert runtime_of(client).broadcaster.subscribers == 0
 
 
 def test_sse_endpoint_404_without_runtime(tmp_path: Path) -> None:
@@ -396,9 +426,34 @@ def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_an_idle_websocket_gets_keepalive_pings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fast_hot_reload._router as router_module
+    import fast_hot_reload._lifespan as lifespan_module
 
-    monkeypatch.setattr(router_module, "PING_INTERVAL", 0.05)
+    monkeypatch.setattr(lifespan_module, "PING_INTERVAL", 0.05)
     with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
         assert ws.receive_json()["type"] == "hello"
         assert ws.receive_json() == {"type": "ping"}
+        assert ws.receive_json() == {"type": "ping"}  # one per tick, for as long as the client stays
+        assert runtime_of(client).broadcaster.version == 0
+        publish(client, "css", "a.css")
+        while (message := ws.receive_json()) == {"type": "ping"}:
+            pass
+        assert (message["type"], message["version"]) == ("css", 1)
+
+
+@pytest.mark.parametrize(
+    ("release", "interval"),
+    [("2.1.0", 86400.0), ("3.4.8", 86400.0), ("3.4.9", 0.0), ("3.10.1", 0.0), ("4.0.0rc1", 0.0)],
+)
+def test_sse_starlettes_own_ping_is_off_without_spinning(
+    monkeypatch: pytest.MonkeyPatch, release: str, interval: float
+) -> None:
+    monkeypatch.setattr(router_module, "version", lambda name: release)
+    assert router_module.sse_ping_off() == interval
+
+
+def test_sse_ping_off_when_the_version_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unknown(name: str) -> str:
+        raise PackageNotFoundError(name)
+
+    monkeypatch.setattr(router_module, "version", unknown)
+    assert router_module.sse_ping_off() == 86400.0

@@ -218,6 +218,29 @@ async def test_a_client_that_never_reads_slows_nobody_and_memory_stays_bounded(s
     assert_clean_log(server)
 
 
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+async def test_an_sse_client_that_never_reads_is_dropped(serve: Any) -> None:
+    server: Server = serve("probe", reload=False)
+    files = deep_files(server.root)
+    async with listen(server, "ws", max_size=None) as reader:
+        with raw_connection(server, sse_request(server), receive_buffer=4096) as stuck:
+            read_until(stuck, b'"hello"')  # from now on it reads nothing
+            await eventually(lambda: subscribers_are(server, 2), what="two subscribers")
+            version = reader.hello["version"]
+            while await subscriber_count(server) == 2:  # until the stuck client's buffers are full for SEND_TIMEOUT
+                started = time.monotonic()
+                for path in files:
+                    path.write_text(f"version {version}")
+                version = (await reader.next_change(after=version))["version"]
+                assert time.monotonic() - started < SEND_TIMEOUT, "the stuck client held up the reader"
+                assert version < 1000, "the stuck client was never dropped"
+        server.edit("watched/page.html", "watched-v1", "watched-v2")
+        while (event := await reader.next_change(after=version))["paths"] != ["watched/page.html"]:
+            version = event["version"]  # the rest of the last batch
+    # uvicorn logs the send that timed out ("Exception in ASGI application"), as it did under sse-starlette
+
+
 async def catch_up(listeners: list[Listener], after: int) -> list[dict[str, Any]]:
     """The next change on every listener, all brought to the same (newest) version."""
     events = [await listener.next_change(after) for listener in listeners]

@@ -289,6 +289,29 @@ async def test_restart_log_is_clean_with_clients_connected(serve: Any, second: s
 
 
 @pytest.mark.anyio
+async def test_idle_clients_get_keepalives_from_the_broadcaster(serve: Any) -> None:
+    server: Server = serve("probe", env={"FHR_PING_INTERVAL": "0.1"}, reload=False)
+    async with (
+        connect(ws_url(server), open_timeout=CONNECT_TIMEOUT) as ws,
+        httpx.AsyncClient(timeout=httpx.Timeout(CONNECT_TIMEOUT, read=None)) as client,
+        client.stream("GET", server.url + SSE_PATH) as sse,
+    ):
+        assert sse.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert (sse.headers["cache-control"], sse.headers["x-accel-buffering"]) == ("no-store", "no")
+        with anyio.fail_after(EVENT_TIMEOUT):
+            assert check_message(await ws.recv(), server)["type"] == "hello"
+            for _ in range(2):
+                assert check_message(await ws.recv(), server) == {"type": "ping"}
+            text = ""
+            async for chunk in sse.aiter_text():
+                text += chunk
+                if text.count(": ping\r\n\r\n") >= 2:
+                    break
+        assert text.startswith("id: 0\r\ndata: ") and '"type": "hello"' in text
+    assert_clean_log(server)
+
+
+@pytest.mark.anyio
 async def test_fastapi_dev_hello_and_template_event(serve: Any) -> None:
     server: Server = serve(command="fastapi")
     async with listen(server, "ws") as listener:

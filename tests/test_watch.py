@@ -338,7 +338,7 @@ async def test_watch_publishes_batches(tmp_path: Path, monkeypatch: pytest.Monke
             while broadcaster.version < 3:
                 await broadcaster.wait_beyond(broadcaster.version)
             stop.set()
-            received.append(await subscription.next(0) or Event(0, "css", ()))
+            received.append(await subscription.next() or Event(0, "css", ()))
     assert received == [Event(3, "reload", ("a.css", "index.html", "b.css", "c.css"))]
     assert broadcaster.since(0) == received[0]
     assert broadcaster.since(2) == Event(3, "css", ("b.css", "c.css"))
@@ -416,7 +416,7 @@ async def test_real_file_change_is_published(tmp_path: Path) -> None:
             (tmp_path / "index.html").write_text("<p>v2</p>")
             (tmp_path / "ignored.py").write_text("x = 1")
             with anyio.fail_after(10):
-                event = await subscription.next(30)
+                event = await subscription.next()
         assert event is not None and (event.kind, event.paths) == ("reload", ("index.html",))
 
     await run_real_watch(tmp_path, body)
@@ -432,11 +432,11 @@ async def test_editor_style_save_is_one_event(tmp_path: Path) -> None:
             temp.write_text("<p>v2</p>")
             os.replace(temp, target)
             with anyio.fail_after(10):
-                first = await subscription.next(30)
+                first = await subscription.next()
             # a stray second event for the save would come before the sentinel's
             (tmp_path / "sentinel.css").write_text("body {}")
             with anyio.fail_after(10):
-                second = await subscription.next(30)
+                second = await subscription.next()
         assert first is not None and (first.version, first.kind, first.paths) == (1, "reload", ("index.html",))
         assert second is not None and (second.version, second.kind, second.paths) == (2, "css", ("sentinel.css",))
         assert broadcaster.version == 2

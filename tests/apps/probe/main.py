@@ -1,6 +1,7 @@
 """The app the hostile-client and fault tests run.
 
-FHR_WATCH=<subfolder> watches only that folder; FHR_WS_HOST sets ws_host_override.
+FHR_WATCH=<subfolder> watches only that folder; FHR_WS_HOST sets ws_host_override;
+FHR_PING_INTERVAL=<seconds> shortens the keepalive interval.
 `/subscribers` says how many hot reload clients the server is holding.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from fast_hot_reload import FastHotReload
+from fast_hot_reload import FastHotReload, _lifespan
 
 HERE = Path(__file__).parent
 MESSAGE = "python-v1"
@@ -24,6 +25,9 @@ handler = logging.StreamHandler()
 handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s: %(message)s"))
 logging.getLogger("fast_hot_reload").addHandler(handler)
 logging.getLogger("fast_hot_reload").setLevel(logging.INFO)
+
+if "FHR_PING_INTERVAL" in os.environ:
+    _lifespan.PING_INTERVAL = float(os.environ["FHR_PING_INTERVAL"])
 
 app = FastAPI()
 FastHotReload(
