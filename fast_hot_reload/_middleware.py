@@ -38,11 +38,70 @@ class HotReloadMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        runtime = scope.get("state", {}).get(STATE_KEY) if scope["type"] == "http" else None
-        if runtime is not None:
-            # wrapped at once; the request's headers are read only when the response turns out to be a page
-            send = _Responder(runtime, scope, send, self.errors_only).send
-        await self.app(scope, receive, send)
+        state = scope.get("state") if scope["type"] == "http" else None
+        runtime = state.get(STATE_KEY) if state else None
+        if runtime is None:
+            await self.app(scope, receive, send)  # switched off, or not an HTTP request
+            return
+        inserter: TagInserter | None = None
+
+        def send_page(message: Message) -> Awaitable[None]:
+            # a plain function handing back the next awaitable: no coroutine of ours per message, so a
+            # response that is not a page costs a call and a compare or two per message
+            nonlocal inserter
+            if inserter is None:
+                if message["type"] == "http.response.start" and is_html(message.get("headers", ())):
+                    message, inserter = self.start_page(runtime, scope, message)
+                return send(message)
+            if message["type"] == "http.response.body":
+                more = message.get("more_body", False)
+                body = inserter.feed(message.get("body", b""), last=not more)
+                if not more:
+                    inserter = None
+                return send({**message, "body": body})
+            if message["type"] == "http.response.pathsend":
+                file, inserter = inserter, None
+                return _send_file(message["path"], file, send)
+            return send(message)
+
+        await self.app(scope, receive, send_page)
+
+    def start_page(self, runtime: Runtime, scope: Scope, message: Message) -> tuple[Message, TagInserter | None]:
+        """The start message to send, and the inserter for the body if this page gets the tag."""
+        try:
+            tag = self.tag_for(runtime, scope, message.get("status", 200), message["headers"])
+            if tag is None:
+                return message, None
+            grow = len(tag)
+            headers = [
+                (k, b"%d" % (int(v) + grow) if k.lower() == b"content-length" else v) for k, v in message["headers"]
+            ]
+        except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
+            logger.debug("not injecting into an unusual response: %r", exc)
+            return message, None
+        scope[INJECTED] = True  # for an ErrorPageMiddleware further out: this page has its tag
+        # HEAD: the headers promise the tag, and there is no body to put it in
+        return {**message, "headers": headers}, TagInserter(tag) if scope.get("method") != "HEAD" else None
+
+    def tag_for(
+        self, runtime: Runtime, scope: Scope, status: int, headers: Sequence[tuple[bytes, bytes]]
+    ) -> bytes | None:
+        """The tag for this HTML response, or None when it is to be left alone."""
+        if status < 200 or status in (204, 304):
+            return None
+        if self.errors_only and (status < 500 or INJECTED in scope):
+            return None
+        if not wants_page(scope["headers"]):
+            return None
+        fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
+        if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
+            return None
+        if fields.get(b"content-encoding", b"identity").lower() != b"identity":
+            logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
+            return None
+        policy = fields.get(b"content-security-policy")
+        nonce = NONCE_RE.search(policy) if policy else None
+        return runtime.tag(scope.get("root_path", ""), nonce.group(1).decode() if nonce else None)
 
 
 class ErrorPageMiddleware(HotReloadMiddleware):
@@ -70,80 +129,9 @@ def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     return False
 
 
-class _Responder:
-    """Per-request state: decides on the start message, then rewrites the body if it is HTML.
-
-    `send` is a plain function returning the downstream awaitable: no coroutine of its own per
-    message, so a response that is not a page costs a call and a compare per message.
-    """
-
-    __slots__ = ("downstream", "errors_only", "inserter", "runtime", "scope")
-
-    def __init__(self, runtime: Runtime, scope: Scope, send: Send, errors_only: bool) -> None:
-        self.runtime = runtime
-        self.scope = scope
-        self.downstream = send
-        self.errors_only = errors_only
-        self.inserter: TagInserter | None = None
-
-    def send(self, message: Message) -> Awaitable[None]:
-        if self.inserter is None:  # not a page (or not yet known): forward as it is
-            if message["type"] == "http.response.start":
-                return self.downstream(self.start(message))
-            return self.downstream(message)
-        if message["type"] == "http.response.body":
-            return self.downstream(self.body(message))
-        if message["type"] == "http.response.pathsend":
-            return self.pathsend(message["path"])
-        return self.downstream(message)
-
-    def start(self, message: Message) -> Message:
-        headers = message.get("headers", ())
-        if not is_html(headers):
-            return message  # the fast path: one header look-up for everything that is not a page
-        try:
-            tag = self.decide(message.get("status", 200), headers)
-            if tag is None:
-                return message
-            grow = len(tag)
-            headers = [(k, b"%d" % (int(v) + grow) if k.lower() == b"content-length" else v) for k, v in headers]
-        except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
-            logger.debug("not injecting into an unusual response: %r", exc)
-            return message
-        self.scope[INJECTED] = True  # for an ErrorPageMiddleware further out: this page has its tag
-        if self.scope.get("method") != "HEAD":  # HEAD: the headers promise the tag, there is no body to change
-            self.inserter = TagInserter(tag)
-        return {**message, "headers": headers}
-
-    def decide(self, status: int, headers: Sequence[tuple[bytes, bytes]]) -> bytes | None:
-        """The tag to insert, or None when this response is to be left alone."""
-        if status < 200 or status in (204, 304):
-            return None
-        if self.errors_only and (status < 500 or INJECTED in self.scope):
-            return None
-        if not wants_page(self.scope["headers"]):
-            return None
-        fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
-        if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
-            return None
-        if fields.get(b"content-encoding", b"identity").lower() != b"identity":
-            logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
-            return None
-        policy = fields.get(b"content-security-policy")
-        nonce = NONCE_RE.search(policy) if policy else None
-        return self.runtime.tag(self.scope.get("root_path", ""), nonce.group(1).decode() if nonce else None)
-
-    def body(self, message: Message) -> Message:
-        assert self.inserter is not None
-        last = not message.get("more_body", False)
-        chunk = self.inserter.feed(message.get("body", b""), last)
-        if last:
-            self.inserter = None
-        return {**message, "body": chunk}
-
-    async def pathsend(self, path: str) -> None:
-        # a file sent by path (ASGI pathsend): stream it ourselves so the tag gets in
-        async with await anyio.open_file(path, "rb") as file:
-            while chunk := await file.read(PATHSEND_CHUNK):
-                await self.downstream(self.body({"type": "http.response.body", "body": chunk, "more_body": True}))
-        await self.downstream(self.body({"type": "http.response.body", "body": b"", "more_body": False}))
+async def _send_file(path: str, inserter: TagInserter, send: Send) -> None:
+    """A file sent by path (ASGI pathsend), streamed through the inserter so the tag gets in."""
+    async with await anyio.open_file(path, "rb") as file:
+        while chunk := await file.read(PATHSEND_CHUNK):
+            await send({"type": "http.response.body", "body": inserter.feed(chunk), "more_body": True})
+    await send({"type": "http.response.body", "body": inserter.finish(), "more_body": False})
