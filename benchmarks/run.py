@@ -41,7 +41,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--restart-clients", type=int, default=10, help="figure 4: websocket and as many SSE clients")
     parser.add_argument("--repeats", type=int, default=10, help="measurements per app and figure")
     parser.add_argument("--idle-seconds", type=float, default=15.0, help="figure 6 idle CPU window (one ping period)")
-    parser.add_argument("--wrk-runs", type=int, default=10, help="figure 5: wrk runs per app and route")
+    parser.add_argument("--wrk-pairs", type=int, default=8, help="figure 5: fresh pairs of servers (with, without)")
+    parser.add_argument("--wrk-runs", type=int, default=3, help="figure 5: wrk runs per pair and route")
     parser.add_argument("--wrk-seconds", type=int, default=2, help="figure 5: length of one wrk run, whole seconds")
     parser.add_argument("--wrk-connections", type=int, default=16, help="figure 5: wrk connections")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.restart_clients,
                         args.clients,
                         args.idle_seconds,
+                        args.wrk_pairs,
                         args.wrk_runs,
                         args.wrk_seconds,
                         args.wrk_connections,
