@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -115,8 +116,8 @@ def save_python(server: Server, i: int) -> tuple[float, float]:
 @contextmanager
 def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = True) -> Iterator[Server]:
     """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there."""
-    root = workdir / f"{app}-{free_port()}"
-    shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    root = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=workdir))  # unique, even for many servers of one app
+    shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(APPS / app / "main.py", root / "main.py")
     burst = root / "templates" / "burst"
     burst.mkdir()
