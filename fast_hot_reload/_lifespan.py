@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import threading
+import types
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import anyio
@@ -18,7 +21,7 @@ from ._watch import watch
 logger = logging.getLogger(__name__)
 
 PING_INTERVAL = 25.0  # seconds between keepalives: under the usual 60 s proxy idle timeout
-EXIT_POLL = 0.1  # seconds between looks at whether the server is stopping (uvicorn itself ticks at 0.1)
+EXIT_POLL = 0.1  # seconds: for a should_exit set without a signal (the signals are chained)
 
 
 def lifespan_for(config: Config) -> Lifespan[Any]:
@@ -36,7 +39,8 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
-                yield {STATE_KEY: Runtime(config, broadcaster)}
+                with on_exit_signal(broadcaster.close):
+                    yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
                 stop.set()
                 broadcaster.close()
@@ -66,6 +70,40 @@ async def _keepalive(broadcaster: Broadcaster) -> None:
     while not broadcaster.closed:
         await anyio.sleep(PING_INTERVAL)
         broadcaster.tick()
+
+
+@contextmanager
+def on_exit_signal(callback: Callable[[], None]) -> Iterator[None]:
+    """Run `callback` on this event loop as soon as uvicorn gets SIGINT or SIGTERM.
+
+    uvicorn looks for open connections 0.1 s into its shutdown; the poll alone can be that late.
+    Its handlers (bound methods of its Server) are chained, and the chain is still a method of the
+    Server, so whoever finds the server through the handler (the poll, sse-starlette) still does.
+    """
+    chained: dict[signal.Signals, tuple[Any, Any]] = {}  # signal: (ours, uvicorn's)
+    if threading.current_thread() is threading.main_thread():  # only there can handlers be set
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            handler = signal.getsignal(signum)
+            server = getattr(handler, "__self__", None)
+            if not callable(handler) or not hasattr(server, "should_exit"):
+                continue  # not uvicorn's: leave it be
+            loop = asyncio.get_running_loop()  # uvicorn's, so asyncio's
+            chained[signum] = (types.MethodType(_then(handler, loop, callback), server), handler)
+            signal.signal(signum, chained[signum][0])
+    try:
+        yield
+    finally:
+        for signum, (ours, uvicorns) in chained.items():
+            if signal.getsignal(signum) == ours:
+                signal.signal(signum, uvicorns)
+
+
+def _then(handler: Any, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[..., None]:
+    def handle_exit(server: object, sig: int, frame: types.FrameType | None) -> None:
+        handler(sig, frame)  # uvicorn's own first: it sets should_exit
+        loop.call_soon_threadsafe(callback)
+
+    return handle_exit
 
 
 def server_exiting() -> bool:

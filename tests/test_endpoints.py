@@ -457,3 +457,39 @@ def test_sse_ping_off_when_the_version_is_unknown(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(router_module, "version", unknown)
     assert router_module.sse_ping_off() == 86400.0
+
+
+def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
+    """The lifespan hears SIGTERM at once, through uvicorn's own handler, which still runs first."""
+    import signal
+
+    from fast_hot_reload._lifespan import on_exit_signal
+
+    class FakeServer:
+        should_exit = False
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            self.should_exit = True
+
+    server = FakeServer()
+    before = signal.getsignal(signal.SIGTERM)
+    heard: list[bool] = []
+
+    async def main() -> None:
+        sigint = signal.getsignal(signal.SIGINT)  # asyncio's own: not uvicorn's, so left alone
+        with on_exit_signal(lambda: heard.append(server.should_exit)):
+            chained = signal.getsignal(signal.SIGTERM)
+            assert getattr(chained, "__self__", None) is server  # still found the way uvicorn's is
+            assert signal.getsignal(signal.SIGINT) is sigint
+            chained(signal.SIGTERM, None)  # type: ignore[operator,misc]
+            with anyio.fail_after(5):
+                while not heard:
+                    await anyio.sleep(0.001)
+        assert signal.getsignal(signal.SIGTERM) == server.handle_exit
+
+    signal.signal(signal.SIGTERM, server.handle_exit)
+    try:
+        anyio.run(main)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert heard == [True]  # called after uvicorn's handler had set should_exit

@@ -33,6 +33,24 @@ WATCH_WARNING = "WARNING:fast_hot_reload._watch: watching"  # the probe app's lo
 
 
 @pytest.mark.anyio
+@pytest.mark.timeout(120)
+async def test_streams_end_on_uvicorns_signal_not_on_the_poll(serve: Any) -> None:
+    # uvicorn looks for open connections 0.1 s into its shutdown: with the poll as good as off, only the
+    # chained signal handler can end the SSE stream before that
+    server: Server = serve(env={"FHR_EXIT_POLL": "30"})
+    boot = (await new_hello(server, old_boot=""))["boot"]
+    for restart in range(1, 4):
+        async with listen(server, "sse") as sse:
+            assert sse.hello["boot"] == boot
+            edit_python(server, restart)
+            with pytest.raises(StreamEnded) as ended:
+                await sse.next(RESTART_TIMEOUT)
+            assert ended.value.clean, "the SSE stream was cut off without its last chunk"
+        boot = (await new_hello(server, boot))["boot"]
+    assert_clean_log(server)
+
+
+@pytest.mark.anyio
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("transports", [("ws",), ("ws", "sse")], ids=["ws", "ws+sse"])
 async def test_twenty_restarts_with_clients_reconnecting(serve: Any, transports: tuple[str, ...]) -> None:

@@ -1,5 +1,5 @@
 """The app the real-server and browser tests run: FHR_MODE picks ws (default), sse or manual wiring;
-FHR_WS_HOST sets ws_host_override."""
+FHR_WS_HOST sets ws_host_override; FHR_EXIT_POLL sets the seconds between looks at uvicorn's should_exit."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, _lifespan, hot_reload_router
 
 HERE = Path(__file__).parent
 MESSAGE = "python-v1"
 MODE = os.environ.get("FHR_MODE", "ws")
+if "FHR_EXIT_POLL" in os.environ:
+    _lifespan.EXIT_POLL = float(os.environ["FHR_EXIT_POLL"])
 
 app = FastAPI(debug=True)  # a route that raises shows the traceback page
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
