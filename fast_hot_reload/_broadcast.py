@@ -104,8 +104,9 @@ class Broadcaster:
         """A client's subscription, for `async with`: counted in `subscribers` until it ends."""
         return Subscription(self)
 
-    async def wait_beyond(self, version: int) -> None:
-        while self.version <= version and not self._closed:
+    async def wait_beyond(self, version: int, ticks: int | None = None) -> None:
+        """Until a version after `version` exists, the broadcaster closes, or (given `ticks`) a tick comes."""
+        while self.version <= version and not self._closed and (ticks is None or self.ticks == ticks):
             await self._changed.wait()
 
     def _wake(self) -> None:
@@ -139,9 +140,7 @@ class Subscription:
         A tick from before the call does not count: the client has just been sent something.
         """
         broadcaster = self._broadcaster
-        ticks = broadcaster.ticks
-        while broadcaster.version <= self.version and broadcaster.ticks == ticks and not broadcaster.closed:
-            await broadcaster._changed.wait()
+        await broadcaster.wait_beyond(self.version, broadcaster.ticks)
         event = broadcaster.since(self.version)
         if event is not None:
             self.version = event.version
