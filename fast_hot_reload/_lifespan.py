@@ -6,7 +6,7 @@ import signal
 import threading
 import types
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 
 import anyio
@@ -101,7 +101,8 @@ def on_exit_signal(callback: Callable[[], None]) -> Iterator[None]:
 def _then(handler: Any, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[..., None]:
     def handle_exit(server: object, sig: int, frame: types.FrameType | None) -> None:
         handler(sig, frame)  # uvicorn's own first: it sets should_exit
-        loop.call_soon_threadsafe(callback)
+        with suppress(RuntimeError):  # a closed loop has no streams left to end
+            loop.call_soon_threadsafe(callback)
 
     return handle_exit
 
