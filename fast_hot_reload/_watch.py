@@ -3,8 +3,11 @@ from __future__ import annotations
 import fnmatch
 import inspect
 import logging
+import os
+import stat
 from collections.abc import Callable, Iterable
 from contextlib import aclosing
+from functools import partial
 from pathlib import Path, PurePath
 
 import anyio
@@ -43,12 +46,56 @@ class ChangeFilter(DefaultFilter):
     def __init__(self, patterns: tuple[str, ...] = ()) -> None:
         super().__init__()
         self._patterns = patterns
+        self._folders = frozenset(self.ignore_dirs)
 
     def __call__(self, change: Change, path: str) -> bool:
         if not super().__call__(change, path):
             return False
         names = (path, *PurePath(path).parts)  # a glob matches a file or folder name, or the whole path
         return not any(fnmatch.fnmatch(name, pattern) for pattern in self._patterns for name in names)
+
+    def skips_folder(self, path: str) -> bool:
+        """Whether every change under this folder is ignored: then it is not watched at all."""
+        name = os.path.basename(path)
+        return name in self._folders or any(
+            fnmatch.fnmatch(n, pattern) for pattern in self._patterns for n in (path, name)
+        )
+
+
+def watched_folders(roots: Iterable[Path], watch_filter: ChangeFilter) -> list[str]:
+    """The roots and every folder under them that the filter keeps, to watch each one non-recursively.
+
+    A recursive watch would also set up a watch on every folder of an ignored tree (a `.venv`, a
+    `node_modules`) at each start, which under `uvicorn --reload` is each restart. Symlinked folders
+    are followed, as watchfiles does, and each folder is listed once.
+    """
+    found: list[str] = []
+    seen: set[tuple[int, int]] = set()
+    stack = [str(root) for root in reversed(tuple(roots))]
+    while stack:
+        path = stack.pop()
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue  # gone already, or unreadable: as watchfiles' ignore_permission_denied
+        if not stat.S_ISDIR(info.st_mode):
+            found.append(path)  # a watched file
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            continue  # a symlink loop, or a folder reached twice
+        seen.add((info.st_dev, info.st_ino))
+        found.append(path)
+        try:
+            with os.scandir(path) as entries:
+                folders = [e.path for e in entries if e.is_dir() and not watch_filter.skips_folder(e.path)]
+        except OSError:
+            continue
+        stack.extend(sorted(folders, reverse=True))
+    return found
+
+
+def new_folders(changes: set[tuple[Change, str]]) -> bool:
+    return any(change == Change.added and os.path.isdir(path) for change, path in changes)
 
 
 def classify(paths: Iterable[str]) -> Kind:
@@ -84,9 +131,18 @@ async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
 
 
 async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event:
+    return announce(config, broadcaster, await before_publish(config, changes))
+
+
+async def before_publish(config: Config, changes: set[tuple[Change, str]]) -> list[str]:
+    """The changed paths, once the user's on_reload has seen them."""
     paths = sorted({path for _, path in changes})
     if config.on_reload is not None:
         await call_on_reload(config.on_reload, paths)
+    return paths
+
+
+def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Event:
     shown = tuple(relative(p, config.roots) for p in paths)
     event = broadcaster.publish(classify(paths), shown)
     logger.info("%s (v%d): %s", "stylesheet swap" if event.kind == "css" else "reload", event.version, ", ".join(shown))
@@ -103,40 +159,51 @@ async def watch(
     """Watch the roots until `stop` is set; survive a root that vanishes and comes back.
 
     `started` is called just before the first watch begins: nothing awaits in between, so the
-    file system watches are in place by the time the caller runs again.
+    file system watches are in place by the time the caller runs again. A new folder is watched
+    before its change is published.
     """
     roots = config.roots
     watch_filter = ChangeFilter(config.ignore_patterns)
-    warned = blind = False
+    warned = False
+    pending: Callable[[], object] | None = None  # a publish held until the next watches are in place
     while not stop.is_set():
+        missing = [str(root) for root in roots if not root.exists()]
+        folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
         started()
         started = _nothing
-        missing = [str(root) for root in roots if not root.exists()]
         try:
             if missing:
                 raise FileNotFoundError(f"{', '.join(missing)} not found")
             changes_seen = awatch(
-                *roots,
+                *folders,
                 watch_filter=watch_filter,
                 step=STEP_MS,
                 debounce=DEBOUNCE_MS,
                 stop_event=stop,
+                recursive=False,
                 ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
             )
-            if blind:
-                # files may have changed while nothing watched them: pages must not stay stale
-                blind = False
-                broadcaster.publish("reload", ())
             async with aclosing(changes_seen):  # leaving early must release the OS watches now
+                if pending is not None:
+                    # no await from here to awatch's watches being set up: the woken clients run after that
+                    pending()
+                    pending = None
                 async for changes in changes_seen:
-                    await publish_changes(config, broadcaster, changes)
+                    paths = await before_publish(config, changes)
+                    if new_folders(changes):
+                        # watch the new folders before anyone reloads: files written in them come after
+                        pending = partial(announce, config, broadcaster, paths)
+                        break
+                    announce(config, broadcaster, paths)
                     if not all(root.exists() for root in roots):
                         break
             continue
         except (OSError, RuntimeError) as exc:
             if not warned:
                 logger.warning("watching %s failed (%s); retrying until it works", ", ".join(map(str, roots)), exc)
-            warned = blind = True
+            warned = True
+            # files may have changed while nothing watched them: pages must not stay stale
+            pending = partial(broadcaster.publish, "reload", ())
         # a failed or vanished root: look again at a calm pace until it is back
         with anyio.move_on_after(ROOT_POLL):
             await stop.wait()

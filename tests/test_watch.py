@@ -14,7 +14,7 @@ from watchfiles import Change
 import fast_hot_reload._watch as watch_module
 from fast_hot_reload._broadcast import Broadcaster, Event
 from fast_hot_reload._config import Config
-from fast_hot_reload._watch import ChangeFilter, classify, publish_changes, relative, watch
+from fast_hot_reload._watch import ChangeFilter, classify, publish_changes, relative, watch, watched_folders
 
 pytestmark = pytest.mark.anyio
 
@@ -303,6 +303,35 @@ async def test_on_reload_hanging_sync(
     assert finished.wait(5)
 
 
+# ---- which folders get a watch ----
+
+
+def make_tree(root: Path, *folders: str) -> None:
+    for folder in folders:
+        (root / folder).mkdir(parents=True)
+        (root / folder / "f.html").write_text("x")
+
+
+def test_watched_folders_leave_ignored_trees_out(tmp_path: Path) -> None:
+    make_tree(tmp_path, "templates/partials", "static/css", ".venv/lib/site", "node_modules/a/b", ".git/objects/ab")
+    make_tree(tmp_path, "app/__pycache__", "build/out", "deep/node_modules/c")
+    found = watched_folders([tmp_path], ChangeFilter(("build",)))
+    relative_found = [Path(p).relative_to(tmp_path).as_posix() for p in found]
+    assert relative_found == ["."] + sorted(["app", "deep", "static", "static/css", "templates", "templates/partials"])
+
+
+def test_watched_folders_follow_symlinks_once_and_take_files(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    make_tree(tmp_path, "root/sub", "elsewhere/inner")
+    (root / "linked").symlink_to(elsewhere)  # followed, as a recursive watch would
+    (elsewhere / "inner" / "loop").symlink_to(root)  # a cycle: each folder is listed once
+    (root / "page.html").write_text("x")
+    found = watched_folders([root, root / "page.html", tmp_path / "gone"], ChangeFilter())
+    assert found == [str(root), str(root / "linked"), str(root / "linked" / "inner"), str(root / "sub")] + [
+        str(root / "page.html")
+    ]
+
+
 # ---- the watch loop with a fake change source ----
 
 
@@ -344,7 +373,8 @@ async def test_watch_publishes_batches(tmp_path: Path, monkeypatch: pytest.Monke
     assert broadcaster.since(2) == Event(3, "css", ("b.css", "c.css"))
     assert started == [True]
     assert len(calls) == 1
-    assert calls[0]["roots"] == (tmp_path,)
+    assert calls[0]["roots"] == (str(tmp_path),)  # each folder on its own: ignored trees are never walked
+    assert calls[0]["recursive"] is False
     assert calls[0]["step"] == watch_module.STEP_MS
     assert calls[0]["stop_event"] is stop
     watch_filter = calls[0]["watch_filter"]
@@ -440,5 +470,47 @@ async def test_editor_style_save_is_one_event(tmp_path: Path) -> None:
         assert first is not None and (first.version, first.kind, first.paths) == (1, "reload", ("index.html",))
         assert second is not None and (second.version, second.kind, second.paths) == (2, "css", ("sentinel.css",))
         assert broadcaster.version == 2
+
+    await run_real_watch(tmp_path, body)
+
+
+async def test_a_new_folder_is_watched_before_its_change_is_published(tmp_path: Path) -> None:
+    async def body(broadcaster: Broadcaster) -> None:
+        async with broadcaster.subscribe() as subscription:
+            (tmp_path / "new").mkdir()
+            (tmp_path / "new" / "a.html").write_text("v1")  # may come before the new folder is watched
+            with anyio.fail_after(10):
+                first = await subscription.next()
+            # by now the folder is watched: a later save in it is seen
+            (tmp_path / "new" / "a.html").write_text("v2")
+            with anyio.fail_after(10):
+                second = await subscription.next()
+        assert first is not None and first.kind == "reload" and "new" in first.paths
+        assert second is not None and second.paths == ("new/a.html",)
+
+    await run_real_watch(tmp_path, body)
+
+
+def inotify_watches() -> int:
+    """How many inotify watches this process holds, from /proc."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:inotify":
+                count += Path(f"/proc/self/fdinfo/{fd}").read_text().count("inotify wd:")
+        except OSError:
+            pass
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="counts inotify watches from Linux's /proc")
+async def test_ignored_trees_get_no_os_watches(tmp_path: Path) -> None:
+    make_tree(tmp_path, "templates")
+    for i in range(200):  # a small node_modules: a recursive watch would take 200 more
+        (tmp_path / "node_modules" / f"pkg{i}").mkdir(parents=True)
+    before = inotify_watches()
+
+    async def body(broadcaster: Broadcaster) -> None:
+        assert inotify_watches() - before == 2  # the root and templates/
 
     await run_real_watch(tmp_path, body)
