@@ -39,6 +39,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tabs", type=int, default=3, help="browser tabs per app (figures 1, 2, 3, 7)")
     parser.add_argument("--clients", type=int, default=1000, help="clients for figure 6, half websocket, half SSE")
     parser.add_argument("--restart-clients", type=int, default=10, help="figure 4: websocket and as many SSE clients")
+    parser.add_argument(
+        "--ignored-folders", type=int, default=6000, help="figure 4b: folders in the project's node_modules and .venv"
+    )
     parser.add_argument("--repeats", type=int, default=10, help="measurements per app and figure")
     parser.add_argument("--idle-seconds", type=float, default=15.0, help="figure 6 idle CPU window (one ping period)")
     parser.add_argument("--wrk-pairs", type=int, default=8, help="figure 5: fresh pairs of servers (with, without)")
@@ -70,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.repeats,
                         workdir,
                         args.restart_clients,
+                        args.ignored_folders,
                         args.clients,
                         args.idle_seconds,
                         args.wrk_pairs,
