@@ -129,8 +129,7 @@ def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = Tr
         args += ["--reload", "--reload-dir", str(root)]
     if not access_log:
         args.append("--no-access-log")
-    # as on a developer's machine, modules are compiled once, not at each restart (this VM sets PYTHONDONTWRITEBYTECODE)
-    env = {k: v for k, v in os.environ.items() if k not in ("FAST_HOT_RELOAD", "PYTHONDONTWRITEBYTECODE")}
+    env = {k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}
     env["PYTHONUNBUFFERED"] = "1"
     log_path = workdir / f"{root.name}.log"
     with log_path.open("wb") as log:
