@@ -189,12 +189,11 @@ async def watch(
                     pending()
                     pending = None
                 async for changes in changes_seen:
-                    paths = await before_publish(config, changes)
                     if new_folders(changes):
                         # watch the new folders before anyone reloads: files written in them come after
-                        pending = partial(announce, config, broadcaster, paths)
+                        pending = partial(announce, config, broadcaster, await before_publish(config, changes))
                         break
-                    announce(config, broadcaster, paths)
+                    await publish_changes(config, broadcaster, changes)
                     if not all(root.exists() for root in roots):
                         break
             continue
