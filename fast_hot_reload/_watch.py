@@ -51,15 +51,15 @@ class ChangeFilter(DefaultFilter):
     def __call__(self, change: Change, path: str) -> bool:
         if not super().__call__(change, path):
             return False
-        names = (path, *PurePath(path).parts)  # a glob matches a file or folder name, or the whole path
-        return not any(fnmatch.fnmatch(name, pattern) for pattern in self._patterns for name in names)
+        return not self._matches(path, *PurePath(path).parts)  # a glob matches a file or folder name, or the path
+
+    def _matches(self, *names: str) -> bool:
+        return any(fnmatch.fnmatch(name, pattern) for pattern in self._patterns for name in names)
 
     def skips_folder(self, path: str) -> bool:
         """Whether every change under this folder is ignored: then it is not watched at all."""
         name = os.path.basename(path)
-        return name in self._folders or any(
-            fnmatch.fnmatch(n, pattern) for pattern in self._patterns for n in (path, name)
-        )
+        return name in self._folders or self._matches(path, name)
 
 
 def watched_folders(roots: Iterable[Path], watch_filter: ChangeFilter) -> list[str]:

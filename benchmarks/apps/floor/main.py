@@ -1,8 +1,8 @@
-"""The floor for figure 5b: the least work any middleware that injects a tag can do, measured like ours.
+"""The floor for figure 5 (5a*, 5b*): the least work any middleware that injects a tag can do, measured like ours.
 
 A fixed tag is appended to every HTML response and its Content-Length is fixed up. Nothing else: no
 Accept, status, encoding or nonce check, no search for </body>, no streaming care, no watcher, no
-endpoints. No real hot reload tool does less, so its ratio bounds what figure 5b can reach here.
+endpoints. No real hot reload tool does less, so its ratios bound what 5a and 5b can reach here.
 """
 
 from __future__ import annotations
