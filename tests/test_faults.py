@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -97,7 +98,8 @@ async def test_syntax_error_leaves_no_server_until_the_fix_is_saved(serve: Any) 
     await eventually(lambda: "SyntaxError" in server.log()[log_start:], RESTART_TIMEOUT, what="the failed import")
     # the reloader still holds the listening socket: connections wait in its backlog and never get a hello
     for _ in range(3):
-        with pytest.raises((TimeoutError, OSError, WebSocketException)):
+        # asyncio.TimeoutError is not the builtin one before Python 3.11
+        with pytest.raises((TimeoutError, asyncio.TimeoutError, OSError, WebSocketException)):
             async with connect(ws_url(server), open_timeout=0.5) as ws:
                 await ws.recv()
     assert not server.answers()

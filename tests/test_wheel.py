@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -22,8 +23,9 @@ def test_wheel_ships_the_client_template(tmp_path: Path) -> None:
 
     # a fresh venv that borrows the dependencies but gets the package from the wheel alone
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
+    borrow_dependencies(python)
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True)
     probe = (
         "import fast_hot_reload, fast_hot_reload._client as c\n"
@@ -37,3 +39,20 @@ def test_wheel_ships_the_client_template(tmp_path: Path) -> None:
     module_file, search_path = out.splitlines()
     assert module_file.startswith(str(venv)), module_file
     assert str(venv) in search_path and str(REPO) not in search_path, search_path
+
+
+def borrow_dependencies(python: Path) -> None:
+    """Put this interpreter's site-packages on the venv's path, after its own.
+
+    `venv --system-site-packages` would borrow the base interpreter's, which lacks the dependencies
+    when the tests run in a venv. Paths named in a .pth file are not site dirs, so the editable
+    install's own .pth (the checkout) is not followed: the package comes from the wheel alone.
+    """
+    theirs = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    ours = dict.fromkeys((sysconfig.get_path("purelib"), sysconfig.get_path("platlib")))
+    (Path(theirs) / "zz_borrowed.pth").write_text("\n".join(ours) + "\n")
