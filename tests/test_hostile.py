@@ -213,8 +213,10 @@ async def test_a_client_that_never_reads_slows_nobody_and_memory_stays_bounded(s
             # the stuck client is dropped once a send to it has waited SEND_TIMEOUT; the readers stay
             await eventually(lambda: subscribers_are(server, 2), SEND_TIMEOUT + 15, what="the stuck client dropped")
         server.edit("watched/page.html", "watched-v1", "watched-v2")
-        assert (await reader_ws.next_change(after=version))["paths"] == ["watched/page.html"]
-        assert (await reader_sse.next_change(after=version))["paths"] == ["watched/page.html"]
+        for reader in (reader_ws, reader_sse):
+            seen = version
+            while (event := await reader.next_change(after=seen))["paths"] != ["watched/page.html"]:
+                seen = event["version"]  # the rest of the last batch, when the watcher split it in two
     assert_clean_log(server)
 
 
