@@ -13,9 +13,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from ._broadcast import Broadcaster, sse_frame
 from ._client import render_client
-from ._compat import release
+from ._compat import SSE_PING_OFF, quiet_while_stopping
 from ._config import Config, env_enabled
-from ._lifespan import lifespan_for, server_exiting
+from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
 
 logger = logging.getLogger(__name__)
@@ -56,16 +56,12 @@ def create_router(config: Config) -> APIRouter:
             logger.warning("refused a hot reload websocket from origin %r", origin)
             await websocket.close(POLICY_VIOLATION)
             return
-        try:
+        with quiet_while_stopping():
             await websocket.accept()
-        except RuntimeError:
-            if server_exiting():
-                return  # uvicorn's legacy websockets: it began stopping mid-handshake and answered 500 itself
-            raise
-        if runtime.broadcaster.closed:
-            # this server is stopping: no hello, so the client backs off until the next one answers
-            await websocket.close(SERVICE_RESTART)
-            return
+            if runtime.broadcaster.closed:
+                # this server is stopping: no hello, so the client backs off until the next one answers
+                await websocket.close(SERVICE_RESTART)
+                return
         await _serve_websocket(websocket, runtime.broadcaster)
 
     async def sse_events(request: Request) -> Response:
@@ -135,17 +131,6 @@ async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
                 yield broadcaster.sse(event)
             elif not broadcaster.closed:
                 yield SSE_PING  # a keepalive tick
-
-
-def sse_ping_off() -> float:
-    """sse-starlette's own ping interval, switched off: ours follow the broadcaster's ticks, one timer for all.
-
-    0 runs no ping task from sse-starlette 3.4.9 on, but spins before that: there, a ping a day.
-    """
-    return 0.0 if release("sse-starlette") >= (3, 4, 9) else 24 * 3600.0
-
-
-SSE_PING_OFF = sse_ping_off()
 
 
 hot_reload_router = create_router(Config())

@@ -20,7 +20,6 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware, _compat, hot_reload_router
-from fast_hot_reload import _router as router_module
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._client import render_client
 from fast_hot_reload._router import NOT_RUNNING, _sse_stream
@@ -464,7 +463,7 @@ def test_sse_starlettes_own_ping_is_off_without_spinning(
     monkeypatch: pytest.MonkeyPatch, release: str, interval: float
 ) -> None:
     monkeypatch.setattr(_compat, "version", lambda name: release)
-    assert router_module.sse_ping_off() == interval
+    assert _compat.sse_ping_off() == interval
 
 
 def test_sse_ping_off_when_the_version_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -472,7 +471,7 @@ def test_sse_ping_off_when_the_version_is_unknown(monkeypatch: pytest.MonkeyPatc
         raise PackageNotFoundError(name)
 
     monkeypatch.setattr(_compat, "version", unknown)
-    assert router_module.sse_ping_off() == 86400.0
+    assert _compat.sse_ping_off() == 86400.0
 
 
 def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
