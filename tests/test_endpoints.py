@@ -508,3 +508,18 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     finally:
         signal.signal(signal.SIGTERM, before)
     assert heard == [True]  # called after uvicorn's handler had set should_exit
+
+
+@pytest.mark.parametrize("exiting", [True, False])
+def test_a_websocket_failing_as_the_server_stops_is_no_error(monkeypatch: pytest.MonkeyPatch, exiting: bool) -> None:
+    monkeypatch.setattr(_compat, "server_exiting", lambda: exiting)
+
+    def close_overtaken_by_shutdown() -> None:
+        with _compat.quiet_while_stopping():
+            raise AttributeError("'WebSocketProtocol' object has no attribute 'transfer_data_task'")  # websockets 13
+
+    if exiting:
+        close_overtaken_by_shutdown()  # no error: the connection is going anyway
+    else:
+        with pytest.raises(AttributeError):
+            close_overtaken_by_shutdown()
