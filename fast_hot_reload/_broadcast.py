@@ -10,6 +10,7 @@ import anyio
 
 Kind = Literal["css", "reload"]
 HISTORY = 64  # events kept to merge for clients that fell behind; older gaps become a reload
+RECENT = 16  # events a hello carries, so that a page rendered a moment ago catches up in place
 MAX_PATHS = 50  # paths carried by one event: enough to pick stylesheets, small on the wire
 
 
@@ -45,6 +46,7 @@ class Broadcaster:
         self._merged: dict[int, Event | None] = {}
         self._texts: dict[Event, str] = {}
         self._frames: dict[Event, bytes] = {}
+        self._hello: tuple[int, str] | None = None
 
     @property
     def closed(self) -> bool:
@@ -81,11 +83,17 @@ class Broadcaster:
         missed = [e for e in self._history if e.version > version]
         complete = bool(missed) and missed[0].version == version + 1
         kind: Kind = "css" if complete and all(e.kind == "css" for e in missed) else "reload"
-        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths))[:MAX_PATHS]
+        # with a gap, nobody knows what changed: no paths, so the client reloads in full
+        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths))[:MAX_PATHS] if complete else ()
         return Event(self.version, kind, paths)
 
     def hello(self) -> str:
-        return json.dumps({"type": "hello", "boot": self.boot, "version": self.version})
+        """The greeting: boot id, version and the last few events, so a page a little behind catches up in place."""
+        if self._hello is None or self._hello[0] != self.version:
+            recent = [{"version": e.version, "type": e.kind, "paths": list(e.paths)} for e in list(self._history)[-RECENT:]]
+            data = {"type": "hello", "boot": self.boot, "version": self.version, "recent": recent}
+            self._hello = (self.version, json.dumps(data))
+        return self._hello[1]
 
     def message(self, event: Event) -> str:
         """The event as JSON text, for websockets."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from ._config import (
     DEFAULT_RECONNECT_INTERVAL,
@@ -20,6 +21,7 @@ from ._config import (
 from ._endpoints import Endpoints
 from ._lifespan import merge_lifespans
 from ._middleware import ErrorPageMiddleware, HotReloadMiddleware
+from ._outer import OuterMiddleware
 from ._router import create_router
 
 logger = logging.getLogger(__name__)
@@ -96,13 +98,19 @@ class FastHotReload:
         _check_app(app, self.config.url_prefix)
         app.state.fast_hot_reload = self
         router = create_router(self.config)
-        app.router.routes.append(Endpoints(self.config.url_prefix, router.routes))
+        endpoints = Endpoints(self.config.url_prefix, router.routes)
+        app.router.routes.append(endpoints)  # answered by the outer layer; listed here for url_path_for and tools
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
         app.user_middleware.append(Middleware(HotReloadMiddleware))
-        # and, with debug on, outermost for the traceback page alone, which ServerErrorMiddleware makes out there
+        # and outermost: our endpoints before the user's middleware, and (debug on) the traceback page,
+        # which ServerErrorMiddleware makes out there
         build = app.build_middleware_stack
-        setattr(app, "build_middleware_stack", lambda: ErrorPageMiddleware(build()) if app.debug else build())  # noqa: B010
+
+        def build_stack() -> ASGIApp:
+            return OuterMiddleware(ErrorPageMiddleware(build()) if app.debug else build(), endpoints)
+
+        setattr(app, "build_middleware_stack", build_stack)  # noqa: B010
 
 
 def _check_app(app: Starlette, prefix: str) -> None:

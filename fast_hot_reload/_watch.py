@@ -16,6 +16,8 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from ._broadcast import Broadcaster, Event, Kind
 from ._config import Config, OnReload
+from ._paths import under_roots
+from ._python import python_changed
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +30,24 @@ ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 IGNORED_DIRS = (*DefaultFilter.ignore_dirs, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
 IGNORED_FILES = (
     *DefaultFilter.ignore_entity_patterns,
-    r"\.py[cdiow]?$",  # Python is uvicorn --reload's job: the restart reloads the tabs
+    r"\.py[iw]$",
     r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
     r"^4913$",  # vim's write probe
-    r"\.(tmp|crswap|kate-swp|bak|orig)$",
+    r"\.tmp[\w.-]*$",  # atomic saves: x.html.tmp, x.html.tmp123, x.html.tmp.4567
+    r"\.\d{6,}$",  # npm's write-file-atomic: x.css.2731467812
+    r"\.(crswap|kate-swp|bak|orig|swpx|swx)$",
     r"^#.*#$",  # emacs autosave
+    r"^\.~lock\.",  # LibreOffice
     r"^\.goutputstream-",  # gedit
 )
+IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".bmp")
 
 
 class ChangeFilter(DefaultFilter):
-    """watchfiles' default filter, plus data and editor files, Python sources and the user's globs."""
+    """watchfiles' default filter, plus data and editor files and the user's globs.
+
+    Python sources pass: they are not broadcast, but checked before the server restarts for them.
+    """
 
     ignore_dirs = IGNORED_DIRS
     ignore_entity_patterns = IGNORED_FILES
@@ -99,19 +108,17 @@ def new_folders(changes: set[tuple[Change, str]]) -> bool:
 
 
 def classify(paths: Iterable[str]) -> Kind:
-    """Stylesheets alone are swapped in place; anything else reloads the page."""
+    """Stylesheets alone are swapped in place; for anything else the client looks at the paths."""
     return "css" if all(p.lower().endswith(".css") for p in paths) else "reload"
+
+
+def is_python(path: str) -> bool:
+    return path.endswith(".py")
 
 
 def relative(path: str, roots: tuple[Path, ...]) -> str:
     """The path as the browser may see it: relative to its watch root, never absolute."""
-    changed = PurePath(path)
-    for root in roots:
-        if changed == root:
-            return changed.name  # a watched file, or the watched folder itself
-        if root in changed.parents:
-            return changed.relative_to(root).as_posix()
-    return changed.name
+    return under_roots(path, roots) or PurePath(path).name
 
 
 async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
@@ -130,19 +137,27 @@ async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
         logger.warning("on_reload ran over %g s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
 
 
-async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event:
-    return announce(config, broadcaster, await before_publish(config, changes))
+async def publish_changes(
+    config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]
+) -> Event | None:
+    return announce(config, broadcaster, await before_publish(config, broadcaster, changes))
 
 
-async def before_publish(config: Config, changes: set[tuple[Change, str]]) -> list[str]:
-    """The changed paths, once the user's on_reload has seen them."""
+async def before_publish(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> list[str]:
+    """The changed paths to broadcast, once Python files went to their own check and on_reload has seen them."""
     paths = sorted({path for _, path in changes})
-    if config.on_reload is not None:
+    python = [p for p in paths if is_python(p)]
+    if python:
+        await python_changed(config, broadcaster, python)
+        paths = [p for p in paths if not is_python(p)]
+    if paths and config.on_reload is not None:
         await call_on_reload(config.on_reload, paths)
     return paths
 
 
-def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Event:
+def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Event | None:
+    if not paths:
+        return None  # Python alone: the server restarts for it, and the restart updates the tabs
     shown = tuple(relative(p, config.roots) for p in paths)
     event = broadcaster.publish(classify(paths), shown)
     logger.info("%s (v%d): %s", "stylesheet swap" if event.kind == "css" else "reload", event.version, ", ".join(shown))
@@ -191,7 +206,7 @@ async def watch(
                 async for changes in changes_seen:
                     if new_folders(changes):
                         # watch the new folders before anyone reloads: files written in them come after
-                        pending = partial(announce, config, broadcaster, await before_publish(config, changes))
+                        pending = partial(announce, config, broadcaster, await before_publish(config, broadcaster, changes))
                         break
                     await publish_changes(config, broadcaster, changes)
                     if not all(root.exists() for root in roots):

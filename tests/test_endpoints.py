@@ -26,7 +26,10 @@ from fast_hot_reload._router import _sse_stream
 from fast_hot_reload._state import Runtime
 
 PAGE = "<html><head><title>t</title></head><body><h1>hi</h1></body></html>"
-SCRIPT_RE = re.compile(r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)"( nonce="[^"]*")? defer>')
+SCRIPT_RE = re.compile(
+    r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)" data-page="\d+"(?: data-templates="[^"]*")?'
+    r'( nonce="[^"]*")? defer>'
+)
 
 
 @pytest.fixture(autouse=True)
@@ -154,7 +157,7 @@ def test_endpoints_404_when_lifespan_did_not_run(tmp_path: Path) -> None:
 def test_websocket_hello_then_event(tmp_path: Path) -> None:
     with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
         broadcaster = runtime_of(client).broadcaster
-        assert ws.receive_json() == {"type": "hello", "boot": broadcaster.boot, "version": 0}
+        assert ws.receive_json() == {"type": "hello", "boot": broadcaster.boot, "version": 0, "recent": []}
         publish(client, "css", "static/a.css")
         assert ws.receive_json() == {"type": "css", "boot": broadcaster.boot, "version": 1, "paths": ["static/a.css"]}
         publish(client, "reload", "index.html")
@@ -239,7 +242,8 @@ async def test_sse_stream_hello_then_event() -> None:
     boot = broadcaster.boot.encode()
     with anyio.fail_after(5):
         hello = await anext(stream)
-        assert hello == b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1}\r\n\r\n' % boot
+        recent = b'[{"version": 1, "type": "reload", "paths": ["old.html"]}]'
+        assert hello == b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1, "recent": %s}\r\n\r\n' % (boot, recent)
         assert broadcaster.subscribers == 1
         broadcaster.publish("css", ("a.css",))
         event = await anext(stream)

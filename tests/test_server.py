@@ -209,7 +209,7 @@ async def test_hello_then_change_event(
 ) -> None:
     server: Server = serve()
     async with listen(server, transport) as listener:
-        assert listener.hello == {"type": "hello", "boot": listener.hello["boot"], "version": 0}
+        assert listener.hello == {"type": "hello", "boot": listener.hello["boot"], "version": 0, "recent": []}
         assert len(listener.hello["boot"]) >= 16
         server.edit(relative, old, new)
         event = await listener.next()
@@ -231,7 +231,8 @@ async def test_both_transports_at_once_get_the_same_events(serve: Any) -> None:
         assert from_ws == from_sse
         assert from_ws["type"] == "css" and from_ws["version"] == 2
     async with listen(server, "ws") as ws, listen(server, "sse") as sse:
-        assert ws.hello == sse.hello == {"type": "hello", "boot": from_ws["boot"], "version": 2}
+        assert ws.hello == sse.hello
+        assert (ws.hello["version"], [e["version"] for e in ws.hello["recent"]]) == (2, [1, 2])
     assert_clean_log(server)
 
 
