@@ -90,7 +90,8 @@ class Broadcaster:
     def hello(self) -> str:
         """The greeting: boot id, version and the last few events, so a page a little behind catches up in place."""
         if self._hello is None or self._hello[0] != self.version:
-            recent = [{"version": e.version, "type": e.kind, "paths": list(e.paths)} for e in list(self._history)[-RECENT:]]
+            last = list(self._history)[-RECENT:]
+            recent = [{"version": e.version, "type": e.kind, "paths": list(e.paths)} for e in last]
             data = {"type": "hello", "boot": self.boot, "version": self.version, "recent": recent}
             self._hello = (self.version, json.dumps(data))
         return self._hello[1]

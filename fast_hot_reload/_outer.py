@@ -47,7 +47,4 @@ class OuterMiddleware:
 
 
 def _has_cache_control(headers: list[tuple[bytes, bytes]]) -> bool:
-    for key, _ in headers:
-        if key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control"):
-            return True
-    return False
+    return any(key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control") for key, _ in headers)

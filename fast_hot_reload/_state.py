@@ -59,4 +59,3 @@ class Runtime:
             if (path := self._shown[file]) is not None:
                 shown.append(path)
         return shown
-

@@ -137,9 +137,7 @@ async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
         logger.warning("on_reload ran over %g s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
 
 
-async def publish_changes(
-    config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]
-) -> Event | None:
+async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event | None:
     return announce(config, broadcaster, await before_publish(config, broadcaster, changes))
 
 
@@ -206,7 +204,8 @@ async def watch(
                 async for changes in changes_seen:
                     if new_folders(changes):
                         # watch the new folders before anyone reloads: files written in them come after
-                        pending = partial(announce, config, broadcaster, await before_publish(config, broadcaster, changes))
+                        paths = await before_publish(config, broadcaster, changes)
+                        pending = partial(announce, config, broadcaster, paths)
                         break
                     await publish_changes(config, broadcaster, changes)
                     if not all(root.exists() for root in roots):

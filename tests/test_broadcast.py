@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 import anyio
 import pytest
 
-from fast_hot_reload._broadcast import RECENT, HISTORY, MAX_PATHS, Broadcaster, Event, Subscription
+from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, RECENT, Broadcaster, Event, Subscription
 
 pytestmark = pytest.mark.anyio
 

@@ -243,7 +243,8 @@ async def test_sse_stream_hello_then_event() -> None:
     with anyio.fail_after(5):
         hello = await anext(stream)
         recent = b'[{"version": 1, "type": "reload", "paths": ["old.html"]}]'
-        assert hello == b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1, "recent": %s}\r\n\r\n' % (boot, recent)
+        expected = b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1, "recent": %s}\r\n\r\n'
+        assert hello == expected % (boot, recent)
         assert broadcaster.subscribers == 1
         broadcaster.publish("css", ("a.css",))
         event = await anext(stream)

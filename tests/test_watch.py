@@ -175,8 +175,18 @@ def test_filter_applies_to_all_change_kinds() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["x.html.tmp", "x.html.tmp123", "x.html.tmp.4567", ".x.html.swp", ".x.html.swx", "x.html~", "style.css.2731467812",
-     ".~lock.x.html#", "x.html.___jb_tmp___", "x.html.crswap"],
+    [
+        "x.html.tmp",
+        "x.html.tmp123",
+        "x.html.tmp.4567",
+        ".x.html.swp",
+        ".x.html.swx",
+        "x.html~",
+        "style.css.2731467812",
+        ".~lock.x.html#",
+        "x.html.___jb_tmp___",
+        "x.html.crswap",
+    ],
 )
 def test_filter_ignores_editor_temp_files(name: str) -> None:
     assert ChangeFilter()(Change.added, f"/p/templates/{name}") is False
