@@ -76,10 +76,21 @@ GROW = """<script>
     late.innerHTML = '<div class="box" id="feed"><div>feed</div></div><div style="height:5000px"></div>';
     document.body.append(late);
   }
+  function stretch() { document.getElementById("spacer").style.height = "5000px"; }
+  function picture() { pic.src = "data:image/svg+xml," + encodeURIComponent(TALL_SVG); }
+  const TALL_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="1000"></svg>';
+  function swap() { document.getElementById("slot").innerHTML = '<div class="box" id="feed"><div>feed</div></div>'; }
 </script>"""
 # content arrives 300 ms after load, as an htmx hx-trigger="load delay:300ms" would bring it
 LATE_PAGE = HEAD + "<body><p>top</p>" + GROW + '<script>addEventListener("load", () => setTimeout(grow, 300));</script>'
-MANUAL_PAGE = HEAD + "<body><p>top</p>" + GROW + "</body></html>"  # grows when the test calls grow()
+# grows when the test calls grow() (appends), stretch() (a style change), swap() (fills a fixed-size slot)
+# or picture() (an image loads in a scrolled box: neither new nodes nor a new page size)
+MANUAL_PAGE = (
+    HEAD
+    + '<body><p>top</p><div id="slot" style="height:120px"></div><div id="spacer"></div>'
+    + '<div class="box" id="gallery"><img id="pic" alt=""></div>'
+    + GROW
+)
 
 Pages = dict[str, str]
 
@@ -256,13 +267,36 @@ def test_scroll_comes_back_on_a_page_that_grows_after_load(context: BrowserConte
     until(page, "() => scrollY === 2500 && document.getElementById('feed')?.scrollTop === 200")
 
 
-def test_content_that_arrives_in_time_gets_the_scroll(context: BrowserContext, pages: Pages) -> None:
+@pytest.mark.parametrize(
+    ("change", "scroll", "where", "saved"),
+    [
+        ("grow()", "scrollTo(0, 2500)", "scrollY", 2500),  # new nodes, a taller page
+        ("stretch()", "scrollTo(0, 2500)", "scrollY", 2500),  # no new nodes: only the size tells
+        ("swap()", "feed.scrollTop = 200", "feed.scrollTop", 200),  # new nodes, same page size
+    ],
+)
+def test_content_that_arrives_in_time_gets_the_scroll(
+    context: BrowserContext, pages: Pages, change: str, scroll: str, where: str, saved: int
+) -> None:
     page = open_page(context, "/manual?wait=10000")
-    page.evaluate("grow(); scrollTo(0, 2500)")
+    page.evaluate(f"{change}; {scroll}")
     page.evaluate("fhrState.save()")
     assert reload(page) is True
-    after_frames(page, "grow(); 0")
-    assert page.evaluate("scrollY") == 2500  # the twin of the tests below: two frames after growing is enough
+    assert page.evaluate("scrollY === 0 && !window.feed")  # what the new page has before the content comes
+    # the twin of the tests below: two frames after the change are enough
+    assert after_frames(page, f"{change}; 0") == 0
+    assert page.evaluate(where) == saved
+
+
+def test_an_image_that_loads_late_gets_its_box_scrolled(context: BrowserContext, pages: Pages) -> None:
+    page = open_page(context, "/manual?wait=10000")
+    page.evaluate("picture()")
+    until(page, "() => pic.complete && gallery.scrollHeight > 500")
+    page.evaluate("gallery.scrollTop = 300; fhrState.save()")
+    assert reload(page) is True
+    assert page.evaluate("gallery.scrollTop") == 0
+    page.evaluate("picture()")
+    until(page, "() => gallery.scrollTop === 300")
 
 
 def test_a_user_scroll_during_the_wait_cancels_the_restore(context: BrowserContext, pages: Pages) -> None:

@@ -8,7 +8,6 @@ const State = (() => {
   const USER_INPUT = ["wheel", "touchstart", "pointerdown", "keydown"];
 
   // ---- element identity: #id, else form + name, else a tag:nth-of-type path from an id ----
-
   function idCounts() {
     const counts = new Map();
     for (const el of document.querySelectorAll("[id]")) counts.set(el.id, (counts.get(el.id) || 0) + 1);
@@ -58,7 +57,6 @@ const State = (() => {
   }
 
   // ---- fields: a value and the default the markup gave it, so a changed field keeps the new default ----
-
   const isCheckable = (el) => el.type === "checkbox" || el.type === "radio";
   const kept = (el) => !el.closest("[data-fhr-nostate]");
   const digest = (value) => {
@@ -106,15 +104,12 @@ const State = (() => {
   }
 
   // ---- focus, text selection, details, dialogs ----
-
   function saveFocus(ids) {
     const el = document.activeElement;
     if (!el || el === document.body || el === document.documentElement || !kept(el)) return null;
-    let range = null;
-    try {
-      if (typeof el.selectionStart === "number") range = [el.selectionStart, el.selectionEnd, el.selectionDirection];
-    } catch { range = null; } // some inputs without a text selection throw here
-    return [keyOf(el, ids), range];
+    // selectionStart is null on fields without a text selection (checkbox, email, number)
+    const hasRange = typeof el.selectionStart === "number";
+    return [keyOf(el, ids), hasRange ? [el.selectionStart, el.selectionEnd, el.selectionDirection] : null];
   }
 
   function restoreFocus([key, range]) {
@@ -142,7 +137,6 @@ const State = (() => {
   }
 
   // ---- scroll: the window and scrolled containers, retried while a late page grows ----
-
   function saveScroll(ids) {
     const root = document.scrollingElement || document.documentElement;
     const spots = root.scrollTop || root.scrollLeft ? [[null, root.scrollLeft, root.scrollTop]] : [];
@@ -184,7 +178,6 @@ const State = (() => {
   }
 
   // ---- the snapshot ----
-
   function save() {
     try {
       const ids = idCounts();
