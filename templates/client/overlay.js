@@ -14,6 +14,7 @@ const Overlay = (() => {
     .backdrop {
       --fhr-bg: #ffffff; --fhr-fg: #1f2328; --fhr-dim: #59636e; --fhr-line: #d1d9e0; --fhr-accent: #cf222e;
       --fhr-code: #f6f8fa; --fhr-hit: #ffebe9; --fhr-hit-fg: #82071e; --fhr-shade: rgba(15, 17, 21, 0.55);
+      --fhr-edge: transparent;
       --fhr-mono: ui-monospace, "SFMono-Regular", "Cascadia Mono", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace;
       --fhr-sans: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", sans-serif;
       color-scheme: light;
@@ -26,12 +27,13 @@ const Overlay = (() => {
       .backdrop {
         --fhr-bg: #1c1f24; --fhr-fg: #e6edf3; --fhr-dim: #9198a1; --fhr-line: #3d444d; --fhr-accent: #ff7b72;
         --fhr-code: #12151a; --fhr-hit: rgba(248, 81, 73, 0.2); --fhr-hit-fg: #ffdcd7; --fhr-shade: rgba(0, 0, 0, 0.7);
+        --fhr-edge: #3d444d;
         color-scheme: dark;
       }
     }
     .panel {
       box-sizing: border-box; max-width: 980px; margin: 0 auto; padding: 18px 24px 14px;
-      background: var(--fhr-bg); border-top: 6px solid var(--fhr-accent); border-radius: 8px;
+      background: var(--fhr-bg); border: 1px solid var(--fhr-edge); border-top: 6px solid var(--fhr-accent); border-radius: 8px;
       box-shadow: 0 20px 50px rgba(0, 0, 0, 0.35); outline: none;
     }
     .head { display: flex; align-items: center; gap: 12px; min-height: 32px; }
@@ -45,6 +47,7 @@ const Overlay = (() => {
     h1 { margin: 2px 0 8px; font: 600 20px/1.3 var(--fhr-sans); overflow-wrap: anywhere; }
     h1 .module { font-weight: 400; color: var(--fhr-dim); }
     .message { margin: 0 0 14px; font: 15px/1.5 var(--fhr-mono); white-space: pre-wrap; overflow-wrap: anywhere; }
+    .message.plain { font: 15px/1.5 var(--fhr-sans); }
     .where { margin: 0 0 6px; font: 13px/1.4 var(--fhr-mono); color: var(--fhr-dim); overflow-wrap: anywhere; }
     .source { margin: 0 0 6px; overflow-x: auto; background: var(--fhr-code); border: 1px solid var(--fhr-line); border-radius: 6px; }
     table { border-collapse: collapse; min-width: 100%; font: 13px/1.6 var(--fhr-mono); tab-size: 4; }
@@ -174,7 +177,7 @@ const Overlay = (() => {
     close.addEventListener("click", hide);
     head.append(node("span", "kind", KINDS[details.kind] || ""), close);
     panel.append(head, heading(str(details.title) || "Error"));
-    if (details.message) panel.append(node("pre", "message", details.message));
+    if (details.message) panel.append(node("pre", details.kind ? "message" : "message plain", details.message));
     const where = details.location;
     if (where && where.file) {
       const column = where.column ? ":" + str(where.column) : "";
