@@ -147,7 +147,9 @@ def _frame(paths: ShortPaths, filename: str, line: int, function: str, _: bool) 
 def _template_name(exc: BaseException, filename: str) -> str | None:
     """The name the app's Jinja environment knows a template file by, found from the render call."""
     for frame, _ in traceback.walk_tb(exc.__traceback__):
-        owner = frame.f_locals.get("self") if "__jinja_exception__" not in frame.f_globals else None
+        if "self" not in frame.f_code.co_varnames or "__jinja_exception__" in frame.f_globals:
+            continue  # only a method's frame can hold the Template or Environment; a template frame holds user data
+        owner = frame.f_locals.get("self")
         env = owner.environment if isinstance(owner, jinja2.Template) else owner
         if not isinstance(env, jinja2.Environment):
             continue
