@@ -342,3 +342,14 @@ def test_a_second_copy_and_a_worker(page: Any) -> None:
         ROOM,
     )
     assert result == "false"
+
+
+def test_a_strict_style_csp_still_styles_it(context: Any) -> None:
+    tab = context.new_page()
+    csp = "style-src 'none'; script-src 'unsafe-inline'"
+    tab.set_content(f'<meta http-equiv="Content-Security-Policy" content="{csp}"><p>page</p>')
+    tab.add_script_tag(content=ROOM + "\nwindow.Overlay = Overlay;")
+    show(tab, SERVER_GONE)
+    panel = "getComputedStyle(document.querySelector('fast-hot-reload-overlay').shadowRoot.querySelector('.panel'))"
+    assert tab.evaluate(f"[{panel}.backgroundColor, {panel}.maxWidth]") == ["rgb(255, 255, 255)", "980px"]
+    tab.close()

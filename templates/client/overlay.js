@@ -15,7 +15,8 @@ const Overlay = (() => {
       --fhr-bg: #ffffff; --fhr-fg: #1f2328; --fhr-dim: #59636e; --fhr-line: #d1d9e0; --fhr-accent: #cf222e;
       --fhr-code: #f6f8fa; --fhr-hit: #ffebe9; --fhr-hit-fg: #82071e; --fhr-shade: rgba(15, 17, 21, 0.55);
       --fhr-edge: transparent;
-      --fhr-mono: ui-monospace, "SFMono-Regular", "Cascadia Mono", Menlo, Consolas, "Liberation Mono", "DejaVu Sans Mono", monospace;
+      --fhr-mono: ui-monospace, "SFMono-Regular", "Cascadia Mono", Menlo, Consolas, "Liberation Mono",
+        "DejaVu Sans Mono", monospace;
       --fhr-sans: system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", sans-serif;
       color-scheme: light;
       position: fixed; inset: 0; overflow: auto; overscroll-behavior: contain;
@@ -33,11 +34,14 @@ const Overlay = (() => {
     }
     .panel {
       box-sizing: border-box; max-width: 980px; margin: 0 auto; padding: 18px 24px 14px;
-      background: var(--fhr-bg); border: 1px solid var(--fhr-edge); border-top: 6px solid var(--fhr-accent); border-radius: 8px;
+      background: var(--fhr-bg); border: 1px solid var(--fhr-edge); border-top: 6px solid var(--fhr-accent);
+      border-radius: 8px;
       box-shadow: 0 20px 50px rgba(0, 0, 0, 0.35); outline: none;
     }
     .head { display: flex; align-items: center; gap: 12px; min-height: 32px; }
-    .kind { font: 600 12px/1.4 var(--fhr-sans); letter-spacing: 0.05em; text-transform: uppercase; color: var(--fhr-accent); }
+    .kind {
+      font: 600 12px/1.4 var(--fhr-sans); letter-spacing: 0.05em; text-transform: uppercase; color: var(--fhr-accent);
+    }
     .close {
       margin-left: auto; width: 32px; height: 32px; padding: 0; border: 0; border-radius: 6px;
       background: transparent; color: var(--fhr-dim); font: 22px/1 var(--fhr-sans); cursor: pointer;
@@ -49,27 +53,42 @@ const Overlay = (() => {
     .message { margin: 0 0 14px; font: 15px/1.5 var(--fhr-mono); white-space: pre-wrap; overflow-wrap: anywhere; }
     .message.plain { font: 15px/1.5 var(--fhr-sans); }
     .where { margin: 0 0 6px; font: 13px/1.4 var(--fhr-mono); color: var(--fhr-dim); overflow-wrap: anywhere; }
-    .source { margin: 0 0 6px; overflow-x: auto; background: var(--fhr-code); border: 1px solid var(--fhr-line); border-radius: 6px; }
+    .source {
+      margin: 0 0 6px; overflow-x: auto;
+      background: var(--fhr-code); border: 1px solid var(--fhr-line); border-radius: 6px;
+    }
     table { border-collapse: collapse; min-width: 100%; font: 13px/1.6 var(--fhr-mono); tab-size: 4; }
     td { padding: 0 12px 0 8px; white-space: pre; vertical-align: top; }
-    td.num { width: 1%; padding: 0 8px 0 12px; text-align: right; color: var(--fhr-dim); user-select: none; border-right: 1px solid var(--fhr-line); }
+    td.num {
+      width: 1%; padding: 0 8px 0 12px; text-align: right; color: var(--fhr-dim); user-select: none;
+      border-right: 1px solid var(--fhr-line);
+    }
     tr.current { background: var(--fhr-hit); }
     tr.current td { color: var(--fhr-hit-fg); }
     tr.current td.num { color: var(--fhr-accent); font-weight: 700; }
     tr.caret td.code { color: var(--fhr-accent); font-weight: 700; }
-    h2 { margin: 18px 0 4px; font: 600 12px/1.4 var(--fhr-sans); letter-spacing: 0.05em; text-transform: uppercase; color: var(--fhr-dim); }
+    h2 {
+      margin: 18px 0 4px; font: 600 12px/1.4 var(--fhr-sans); letter-spacing: 0.05em; text-transform: uppercase;
+      color: var(--fhr-dim);
+    }
     ol { list-style: none; margin: 0; padding: 0; }
     li { padding: 6px 0; border-top: 1px solid var(--fhr-line); }
     .frame-at { font: 13px/1.4 var(--fhr-mono); overflow-wrap: anywhere; }
     .fn { font-weight: 600; }
     .file { color: var(--fhr-dim); }
-    .code { display: block; margin-top: 2px; padding-left: 16px; font: 12.5px/1.5 var(--fhr-mono); white-space: pre; overflow-x: auto; tab-size: 4; }
+    .code {
+      display: block; margin-top: 2px; padding-left: 16px;
+      font: 12.5px/1.5 var(--fhr-mono); white-space: pre; overflow-x: auto; tab-size: 4;
+    }
     details { margin-top: 4px; }
     summary { padding: 4px 0; color: var(--fhr-dim); cursor: pointer; font-size: 13px; }
     details li .frame-at, details li .code { opacity: 0.8; }
     .chain { margin: 0; font: 13px/1.5 var(--fhr-mono); overflow-wrap: anywhere; }
     .chain li { border: 0; padding: 2px 0; }
-    .tip { margin-top: 16px; padding-top: 10px; border-top: 1px solid var(--fhr-line); color: var(--fhr-dim); font-size: 12.5px; }
+    .tip {
+      margin-top: 16px; padding-top: 10px; border-top: 1px solid var(--fhr-line);
+      color: var(--fhr-dim); font-size: 12.5px;
+    }
   `;
   let host = null; // the element on the page while an overlay shows
   let shownKey = null; // the details it shows
@@ -141,7 +160,8 @@ const Overlay = (() => {
     for (const frame of frames) {
       const li = node("li");
       const at = node("div", "frame-at");
-      at.append(node("span", "fn", frame.function), document.createTextNode("  "), node("span", "file", str(frame.file) + ":" + str(frame.line)));
+      const file = node("span", "file", str(frame.file) + ":" + str(frame.line));
+      at.append(node("span", "fn", frame.function), document.createTextNode("  "), file);
       li.append(at);
       if (frame.code) li.append(node("code", "code", frame.code));
       ol.append(li);
@@ -158,7 +178,8 @@ const Overlay = (() => {
     if (library.length) {
       const fold = node("details");
       fold.open = own.length === 0; // nothing of the app's to show first
-      fold.append(node("summary", "", library.length + (library.length === 1 ? " library frame" : " library frames")), frameList(library));
+      const count = library.length + (library.length === 1 ? " library frame" : " library frames");
+      fold.append(node("summary", "", count), frameList(library));
       section.append(fold);
     }
     return section;
