@@ -4,6 +4,7 @@ import html
 import http
 import json
 import linecache
+import os
 import traceback
 from pathlib import Path
 from types import FrameType
@@ -17,6 +18,7 @@ MAX_FRAMES = 50  # innermost kept: the outer ones are the server's plumbing
 MAX_MESSAGE = 2000
 MAX_CHAIN = 3
 CONTEXT = 2  # source lines shown either side of the error's line
+PACKAGE = str(Path(__file__).parent) + os.sep
 JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
@@ -58,7 +60,8 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException, paths: ShortPaths) -> dict[str, Any]:
-    walked = [_frame_of(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__)]
+    # our own frames (the Jinja hook, the Python check) say nothing about the app's error
+    walked = [_frame_of(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__) if not _ours(frame)]
     kept = walked[-MAX_FRAMES:]
     for filename in {frame[0] for frame in kept}:
         linecache.checkcache(filename)  # a file saved since it was cached shows as it is now
@@ -122,6 +125,10 @@ def _message(exc: BaseException) -> str:
         return str(exc)
     except Exception:
         return f"<unprintable {type(exc).__name__} object>"
+
+
+def _ours(frame: FrameType) -> bool:
+    return frame.f_code.co_filename.startswith(PACKAGE)
 
 
 def _frame_of(frame: FrameType, line: int | None) -> tuple[str, int, str, bool]:

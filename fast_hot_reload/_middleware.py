@@ -37,8 +37,6 @@ class HotReloadMiddleware:
         ```
     """
 
-    errors_only = False
-
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -110,8 +108,6 @@ class HotReloadMiddleware:
         """The tag for this HTML response (None when it is to be left alone), and where to keep the page."""
         if status < 200 or status in (204, 304) or kind == NOT_PAGE:
             return None, None
-        if self.errors_only and (status < 500 or INJECTED in scope):
-            return None, None
         fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
         if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
             return None, None
@@ -126,13 +122,6 @@ class HotReloadMiddleware:
         # the client keeps the pages it fetches itself: only pages a tab opened need a baseline here
         keep = None if kind == REFRESH else lambda chunks: runtime.pages.keep(page, chunks)
         return tag, keep
-
-
-class ErrorPageMiddleware(HotReloadMiddleware):
-    """Outside Starlette's ServerErrorMiddleware: its debug traceback page gets the tag too, so a
-    tab showing it updates once the fix is saved. Pages the inner middleware handled are left alone."""
-
-    errors_only = True
 
 
 def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:

@@ -1,28 +1,42 @@
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._endpoints import Endpoints
-from ._state import STATE_KEY
+from ._errors import describe_exception, error_page
+from ._hosts import HostCheck
+from ._middleware import INJECTED
+from ._startup import SERVING_OURS
+from ._state import STATE_KEY, Runtime
+
+logger = logging.getLogger(__name__)
 
 NO_CACHE = (b"cache-control", b"no-cache")
+MAX_ERROR_BODY = 64 * 1024  # of the app's own 5xx body, kept to show when no exception says more
 
 
 class OuterMiddleware:
     """The outermost layer while hot reload is on, around the app's whole middleware stack.
 
-    Our endpoints are answered here, before the app's own middleware: an auth redirect, a session, CORS
-    or a trusted-host check never stands between a page and its hot reload. And a response that says
-    nothing about caching gets `no-cache`, so that a reload always shows the current files (Chromium
-    would otherwise keep a stylesheet that StaticFiles served without Cache-Control from its heuristic cache).
+    - Our endpoints are answered here, before the app's own middleware: an auth redirect, a session,
+      CORS or a trusted-host check never stands between a page and its hot reload. Only hosts a
+      browser on this machine uses (or the ones the user lists) get them: no DNS rebinding.
+    - A response that says nothing about caching gets `no-cache`, so a reload always shows the
+      current files (Chromium keeps what StaticFiles sends without Cache-Control in its heuristic cache).
+    - A browser page that fails with a 5xx gets our error page instead: the error, and the script, so
+      the tab shows the fixed page by itself once the fix is saved. Anything else keeps its response.
     """
 
-    def __init__(self, app: ASGIApp, endpoints: Endpoints) -> None:
+    def __init__(self, app: ASGIApp, endpoints: Endpoints, hosts: HostCheck) -> None:
         self.app = app
         self.endpoints = endpoints
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -30,21 +44,122 @@ class OuterMiddleware:
             return
         match, child = self.endpoints.matches(scope)  # a substring test for everything that is not ours
         if match is Match.FULL:  # a wrong method goes on to the app's router, which answers 405
-            scope.update(child)
-            await self.endpoints.handle(scope, receive, send)
+            await self.serve_ours({**scope, **child}, receive, send)
             return
         state = scope.get("state") if scope["type"] == "http" else None
-        if not state or STATE_KEY not in state:
+        runtime: Runtime | None = state.get(STATE_KEY) if state else None
+        if runtime is None:
             await self.app(scope, receive, send)  # switched off by the environment, or a websocket
+            return
+        if _browser_page(scope):
+            await ErrorPage(runtime, scope, send, self.hosts).run(self.app, receive)
             return
 
         def send_fresh(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start" and not _has_cache_control(message.get("headers", ())):
-                message = {**message, "headers": [*message.get("headers", ()), NO_CACHE]}
+            if message["type"] == "http.response.start":
+                message = no_cache(message)
             return send(message)
 
         await self.app(scope, receive, send_fresh)
 
+    async def serve_ours(self, scope: Scope, receive: Receive, send: Send) -> None:
+        SERVING_OURS.set(True)  # this task serves us alone: the server's log lines about it are not the app's
+        if not self.hosts.allowed(scope, log=True):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})  # before accept: an HTTP 403
+            else:
+                await send({"type": "http.response.start", "status": 403, "headers": [(b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+            return
+        await self.endpoints.handle(scope, receive, send)
 
-def _has_cache_control(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control") for key, _ in headers)
+
+class ErrorPage:
+    """One browser page request: a 5xx start is held until it is known why, then our error page goes instead."""
+
+    def __init__(self, runtime: Runtime, scope: Scope, send: Send, hosts: HostCheck) -> None:
+        self.runtime = runtime
+        self.scope = scope
+        self.send = send
+        self.hosts = hosts
+        self.started = False  # a start message went out: the response is the app's
+        self.held: list[Message] | None = None  # the app's own 5xx, until we know whether to replace it
+        self.body = b""
+
+    async def run(self, app: ASGIApp, receive: Receive) -> None:
+        try:
+            await app(self.scope, receive, self.relay)
+        except Exception as exc:
+            if not self.started:
+                await self.replace(partial(describe_exception, exc, self.runtime.config.roots))
+            raise  # the server logs it, as it would have without us
+        if self.held is not None:  # a 5xx the app made on purpose, with no exception: show what it said
+            await self.replace(self.plain_details)
+
+    def relay(self, message: Message) -> Awaitable[None]:
+        # a plain function on the way of every page: no coroutine of ours per message unless a 5xx is held
+        if self.held is not None:
+            self.held.append(message)
+            if message["type"] == "http.response.body" and len(self.body) < MAX_ERROR_BODY:
+                self.body += message.get("body", b"")
+            return _nothing()
+        if message["type"] == "http.response.start":
+            if message.get("status", 200) >= 500 and INJECTED not in self.scope:
+                self.held = [message]  # ServerErrorMiddleware's page, or the app's; it raises next, or ends
+                return _nothing()
+            self.started = True
+            message = no_cache(message)
+        return self.send(message)
+
+    def plain_details(self) -> dict[str, Any]:
+        status = self.held[0].get("status", 500) if self.held else 500
+        text = self.body.decode("utf-8", "replace").strip()[:2000]
+        title = f"{status} from the app"
+        return {
+            "kind": "http",
+            "title": title,
+            "message": text,
+            "location": None,
+            "source": None,
+            "frames": [],
+            "chain": [],
+            "text": f"{title}: {text}" if text else title,
+        }
+
+    async def replace(self, details: Callable[[], dict[str, Any]]) -> None:
+        self.started = True
+        if not self.hosts.allowed(self.scope):  # error details carry source lines: not for a rebound host
+            for message in self.held or [_plain_500()]:
+                await self.send(message)
+            return
+        status = self.held[0].get("status", 500) if self.held else 500
+        page = error_page(details(), self.runtime.tag(self.scope.get("root_path", ""), None), status)
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", b"%d" % len(page)), NO_CACHE]
+        await self.send({"type": "http.response.start", "status": status, "headers": headers})
+        await self.send({"type": "http.response.body", "body": page if self.scope.get("method") != "HEAD" else b""})
+
+
+async def _nothing() -> None:
+    pass
+
+
+def _plain_500() -> Message:
+    return {"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]}
+
+
+def _browser_page(scope: Scope) -> bool:
+    """A browser asking for a page (its navigations say text/html; API clients, `*/*`), not an htmx fragment."""
+    accepts = False
+    for key, value in scope["headers"]:
+        if key == b"accept":
+            accepts = b"text/html" in value
+        elif key == b"hx-request":
+            return False
+    return accepts
+
+
+def no_cache(message: Message) -> Message:
+    headers = message.get("headers", ())
+    if any(key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control") for key, _ in headers):
+        return message
+    return {**message, "headers": [*headers, NO_CACHE]}

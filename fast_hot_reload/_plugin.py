@@ -19,8 +19,9 @@ from ._config import (
     env_enabled,
 )
 from ._endpoints import Endpoints
+from ._hosts import HostCheck
 from ._lifespan import merge_lifespans
-from ._middleware import ErrorPageMiddleware, HotReloadMiddleware
+from ._middleware import HotReloadMiddleware
 from ._outer import OuterMiddleware
 from ._router import create_router
 
@@ -48,6 +49,12 @@ class FastHotReload:
         watch_paths: folders or files to watch; the working directory by default.
         ignore_patterns: glob patterns of file or folder names (or paths) to ignore, added to the defaults.
         url_prefix: where the endpoints live.
+        allowed_hosts: host names the app is browsed under besides IPs, `localhost` and `*.localhost`
+            (`.example.test` for a domain and its subdomains, `*` for any): others get no hot reload
+            and no error details, which closes DNS rebinding.
+        full_reload: True makes every change a plain full reload (no morph); a page can ask for that
+            itself with `<html data-fhr-full-reload>`.
+        browser_logs: False keeps the app's warnings and errors out of the tabs' consoles.
         enabled: False (or FAST_HOT_RELOAD=0 in the environment) adds nothing at all.
 
     Example:
@@ -72,6 +79,9 @@ class FastHotReload:
         watch_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         ignore_patterns: str | Sequence[str] = (),
         url_prefix: str = DEFAULT_URL_PREFIX,
+        allowed_hosts: str | Sequence[str] = (),
+        full_reload: bool = False,
+        browser_logs: bool = True,
         enabled: bool = True,
     ) -> None:
         if not isinstance(app, Starlette):
@@ -90,6 +100,9 @@ class FastHotReload:
             watch_paths=as_paths(watch_paths),
             ignore_patterns=as_patterns(ignore_patterns),
             url_prefix=url_prefix,
+            allowed_hosts=as_patterns(allowed_hosts, "allowed_hosts"),
+            full_reload=full_reload,
+            browser_logs=browser_logs,
         )
         self.enabled = env_enabled() and enabled  # the variable is checked even when the code says off
         if not self.enabled:
@@ -103,12 +116,12 @@ class FastHotReload:
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
         app.user_middleware.append(Middleware(HotReloadMiddleware))
-        # and outermost: our endpoints before the user's middleware, and (debug on) the traceback page,
-        # which ServerErrorMiddleware makes out there
+        # and outermost: our endpoints before the user's middleware, and error pages outside ServerErrorMiddleware
         build = app.build_middleware_stack
+        hosts = HostCheck(self.config.allowed_hosts, self.config.ws_host_override)
 
         def build_stack() -> ASGIApp:
-            return OuterMiddleware(ErrorPageMiddleware(build()) if app.debug else build(), endpoints)
+            return OuterMiddleware(build(), endpoints, hosts)
 
         setattr(app, "build_middleware_stack", build_stack)  # noqa: B010
 

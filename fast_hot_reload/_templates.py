@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -10,37 +9,33 @@ HOOKED = "_fast_hot_reload_hooked"
 
 
 def hook_jinja() -> None:
-    """Make every Jinja Environment note the files of the templates it loads into the request's record.
+    """Make Jinja note the file of every template a request loads or renders into the request's record.
 
-    Extends, include and import all go through `Environment._load_template` (cached or not), so one
-    wrap sees every template a page used, dynamic includes too. Outside a recorded request it only
-    reads a context variable. Done once per process, and only when hot reload is on.
+    Extends, include and import go through `Environment._load_template`, and every render of a template
+    object (one loaded at import time too) through `Template.new_context`: wrapping the two sees every
+    template a page used, dynamic includes too. Outside a recorded request they only read a context
+    variable. Done once per process, and only while hot reload is on.
     """
     try:
-        from jinja2 import Environment
-    except ImportError:  # no Jinja: pages' templates stay unknown, and they update as before
+        from jinja2 import Environment, Template
+    except ImportError:  # no Jinja: pages' templates stay unknown, and they update on any template change
         return
-    original = getattr(Environment, "_load_template", None)
+    _wrap(Environment, "_load_template", lambda _environment, template: template)
+    _wrap(Template, "new_context", lambda template, _context: template)
+
+
+def _wrap(owner: type, name: str, template_of: Callable[[Any, Any], Any]) -> None:
+    """Wrap `owner.name` so that the template `template_of(self, result)` is noted; once only."""
+    original = getattr(owner, name, None)
     if original is None or getattr(original, HOOKED, False):
-        return
+        return  # another Jinja than the one we know, or hooked already
 
-    def _load_template(self: Any, name: Any, globals: Any) -> Any:
-        template = original(self, name, globals)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
         rendered = RENDERED.get()
-        if rendered is not None and template.filename:
-            rendered.add(template.filename)
-        return template
+        if rendered is not None and (filename := template_of(self, result).filename):
+            rendered.add(filename)
+        return result
 
-    setattr(_load_template, HOOKED, True)
-    Environment._load_template = _load_template  # type: ignore[method-assign]
-
-
-@contextmanager
-def recording() -> Iterator[set[str]]:
-    """The files of the templates loaded while the block runs (this task, and threads it starts with its context)."""
-    rendered: set[str] = set()
-    token = RENDERED.set(rendered)
-    try:
-        yield rendered
-    finally:
-        RENDERED.reset(token)
+    setattr(wrapper, HOOKED, True)
+    setattr(owner, name, wrapper)

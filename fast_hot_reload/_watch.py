@@ -18,6 +18,7 @@ from ._broadcast import Broadcaster, Event, Kind
 from ._config import Config, OnReload
 from ._paths import under_roots
 from ._python import python_changed
+from ._startup import announce as announce_startup
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,8 @@ async def watch(
     while not stop.is_set():
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
+        if started is not _nothing:
+            announce_startup(config, len(folders))
         started()
         started = _nothing
         try:

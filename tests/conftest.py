@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient, WebSocketTestSession
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -27,6 +28,21 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 APPS = Path(__file__).parent / "apps"
+VENDOR = Path(__file__).parent / ".vendor"  # htmx and Alpine, fetched from npm by tests/vendor (tests/run calls it)
+VENDORED = ("htmx1.min.js", "htmx2.min.js", "alpine.min.js")
+
+
+class LocalClient(TestClient):
+    """A TestClient addressed to `localhost`, as a browser on the developer's machine is.
+
+    The hot reload endpoints refuse other hosts (DNS rebinding), and Starlette's default is `testserver`.
+    """
+
+    def __init__(self, app: Any, base_url: str = "http://localhost", **kwargs: Any) -> None:
+        super().__init__(app, base_url=base_url, **kwargs)
+
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
+        return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
 
 
 @pytest.fixture
@@ -107,6 +123,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         root = tmp_path / app
         if not root.exists():
             shutil.copytree(APPS / app, root)
+            if (APPS / app / "static").is_dir():
+                vendor(root / "static" / "vendor")
         port = free_port()
         log_path = tmp_path / f"{app}-{port}.log"
         if command == "fastapi":
@@ -127,6 +145,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.stop()
+
+
+def vendor(folder: Path) -> None:
+    """Copy the browser libraries into an app's static folder; missing ones mean tests/vendor has not run."""
+    missing = [name for name in VENDORED if not (VENDOR / name).is_file()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing from {VENDOR}: run `bash tests/vendor` (tests/run does)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in VENDORED:
+        shutil.copyfile(VENDOR / name, folder / name)
 
 
 @pytest.fixture(scope="module")

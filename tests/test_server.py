@@ -25,7 +25,7 @@ CONNECT_TIMEOUT = 5.0
 EVENT_TIMEOUT = 5.0  # a file edit reaches every client well within this
 RESTART_TIMEOUT = 20.0  # uvicorn --reload: old worker down, new one imported and answering
 RETRY_PAUSE = 0.05  # between connection attempts while a server restarts
-MESSAGE_TYPES = {"hello", "css", "reload", "ping"}
+MESSAGE_TYPES = {"hello", "css", "reload", "ping", "error", "server-log"}
 BAD_LOG_LINES = ("Waiting for connections to close", "ERROR", "Traceback")
 
 
@@ -54,6 +54,7 @@ def check_message(text: str | bytes, server: Server) -> dict[str, Any]:
     assert message["type"] in MESSAGE_TYPES, message
     if message["type"] != "ping":
         assert isinstance(message["boot"], str) and int(message["boot"], 16) >= 0, message
+    if message["type"] in ("hello", "css", "reload"):
         assert isinstance(message["version"], int) and message["version"] >= 0, message
     for path in message.get("paths", []):
         assert not PurePosixPath(path).is_absolute() and not PureWindowsPath(path).is_absolute(), message
