@@ -68,6 +68,7 @@ const Page = (() => {
       clearTimeout(goneTimer); goneTimer = null;
       if (tab.gone) { tab.gone = false; Overlay.clear(); }
       if (tab.boot === null) { tab.boot = hello.boot; tab.version = hello.version; }
+      if (!tab.announced) { tab.announced = true; log("info", CONFIG.connectedMessage); } // reconnects are silent
       if (hello.boot !== tab.boot) {
         if (tab.plain) reload("the server restarted", hello); else refresh("the server restarted", hello);
         return;
@@ -80,8 +81,7 @@ const Page = (() => {
         apply(paths, hello.version, whole && missed.every((e) => e.type === "css"), hello);
         return;
       }
-      if (tab.retry) { tab.retry = false; refresh("files changed", hello); return; }
-      if (!tab.announced) { tab.announced = true; log("info", CONFIG.connectedMessage); } // reconnects are silent
+      if (tab.retry) { tab.retry = false; refresh("files changed", hello); }
     }
 
     // what the changed paths mean for this page: nothing, assets to swap, a refresh in place, or a reload

@@ -149,14 +149,12 @@ const State = (() => {
 
   function scrollTo([key, left, top]) {
     const el = key ? find(key) : document.scrollingElement || document.documentElement;
-    if (!el) return false; // not on the page yet: maybe later
-    el.scrollTo({ left, top, behavior: "instant" });
-    return Math.abs(el.scrollLeft - left) < 1 && Math.abs(el.scrollTop - top) < 1;
+    if (el) el.scrollTo({ left, top, behavior: "instant" }); // a container not on the page yet may come later
   }
 
   function restoreScroll(spots, wait) {
-    let pending = spots;
-    const attempt = () => { pending = pending.filter((spot) => !scrollTo(spot)); if (!pending.length) stop(); };
+    // held, not just reached: content a script adds above later (htmx) would otherwise shift the view
+    const attempt = () => { for (const spot of spots) scrollTo(spot); };
     const grown = new ResizeObserver(attempt);
     const changed = new MutationObserver(attempt);
     const timer = setTimeout(() => stop(), wait);
