@@ -8,7 +8,11 @@ const Morph = (() => {
   const isPermanent = (node) => node.nodeType === ELEMENT && node.hasAttribute(PERMANENT);
   const keyOf = (node) => (node.nodeType === ELEMENT ? node.nodeName + "#" + node.id : "#" + node.nodeType);
   const tokens = (text) => new Set((text || "").split(/\s+/).filter(Boolean));
-  const kids = (job, parent) => Array.prototype.filter.call(parent.childNodes, (node) => !job.skip(node));
+  function kids(job, parent) {
+    const list = [];
+    for (let node = parent.firstChild; node; node = node.nextSibling) if (!job.skip(node)) list.push(node);
+    return list;
+  }
   const hasTemplate = (node) => node.nodeType === ELEMENT && !!node.querySelector("template");
 
   function note(job, element, count = 1) {
@@ -256,14 +260,6 @@ const Morph = (() => {
     return run;
   }
 
-  // Two-way: BASE is LIVE as it is now, less the nodes the caller skips
-  function copyOf(job, node) {
-    if (node.nodeType !== ELEMENT || node.localName === "template") return node.cloneNode(true);
-    const copy = node.cloneNode(false);
-    for (const child of node.childNodes) if (!job.skip(child)) copy.appendChild(copyOf(job, child));
-    return copy;
-  }
-
   function saveFocus(root) {
     const doc = root.ownerDocument;
     const s = doc.getSelection();
@@ -312,7 +308,7 @@ const Morph = (() => {
     const skip = options.skip || (() => false);
     const job = { skip, changed: 0, unplaced: 0, touched: new Set(), fresh: [], same: new Map(), templates: false };
     if (live.nodeName !== next.nodeName) return { changed: 0, unplaced: 1, touched: [] };
-    const from = base || copyOf(job, live);
+    const from = base || live.cloneNode(true); // two-way: BASE is LIVE as it is now
     job.templates = hasTemplate(from) || hasTemplate(next);
     const focus = saveFocus(live);
     mergeNode(job, live, from, next);
