@@ -234,7 +234,7 @@ const Morph = (() => {
     for (let i = order.length - 1; i >= 0; i--) {
       if (!stay.has(order[i])) {
         parent.insertBefore(order[i], anchor);
-        if (!fresh.has(order[i])) note(job, null);
+        if (!fresh.has(order[i])) { job.moved.push(order[i]); note(job, null); }
       }
       anchor = order[i];
     }
@@ -262,8 +262,8 @@ const Morph = (() => {
 
   function saveFocus(root) {
     const doc = root.ownerDocument;
-    const s = doc.getSelection();
-    const range = s && s.rangeCount ? [s.anchorNode, s.anchorOffset, s.focusNode, s.focusOffset] : null;
+    const s = doc.getSelection(); // a caret needs nothing; a selected range is put back if we move its nodes
+    const range = s && s.type === "Range" ? [s.anchorNode, s.anchorOffset, s.focusNode, s.focusOffset] : null;
     const el = doc.activeElement;
     if (!el || el === doc.body || el === root || !root.contains(el)) return { el: null, range };
     const path = [];
@@ -287,12 +287,11 @@ const Morph = (() => {
       el.focus({ preventScroll: true });
       if (saved.field) try { el.setSelectionRange(...saved.field); } catch { /* a type without a text selection */ }
     }
-    const [anchor, anchorOffset, focus, focusOffset] = saved.range || [];
-    const s = doc.getSelection();
+    // only a move loses a selection, and the Selection API makes the browser lay the page out: ask it no more
+    const [anchor, , focus] = saved.range || [];
     if (saved.field || !anchor || !anchor.isConnected || !focus.isConnected) return;
-    const moved = s.anchorNode !== anchor || s.anchorOffset !== anchorOffset || s.focusNode !== focus;
-    if (!moved && s.focusOffset === focusOffset) return;
-    try { s.setBaseAndExtent(anchor, anchorOffset, focus, focusOffset); } catch { /* its text got shorter */ }
+    if (!job.moved.some((node) => node.contains(anchor) || node.contains(focus))) return;
+    try { doc.getSelection().setBaseAndExtent(...saved.range); } catch { /* its text got shorter */ }
   }
 
   function topMost(root, touched) {
@@ -306,7 +305,7 @@ const Morph = (() => {
   // Apply BASE->NEXT to LIVE (LIVE->NEXT when base is null): { changed, unplaced, touched }
   function merge(live, base, next, options = {}) {
     const skip = options.skip || (() => false);
-    const job = { skip, changed: 0, unplaced: 0, touched: new Set(), fresh: [], same: new Map(), templates: false };
+    const job = { skip, changed: 0, unplaced: 0, touched: new Set(), fresh: [], moved: [], same: new Map() };
     if (live.nodeName !== next.nodeName) return { changed: 0, unplaced: 1, touched: [] };
     const from = base || live.cloneNode(true); // two-way: BASE is LIVE as it is now
     job.templates = hasTemplate(from) || hasTemplate(next);
