@@ -72,6 +72,13 @@ def test_attributes_three_way(page: Any) -> None:
     assert result["touched"] == ["l"] and result["unplaced"] == 0
 
 
+def test_touched_names_only_the_top_most_changed_elements(page: Any) -> None:
+    base = "<section id=s class=a><p id=p title=x>x</p></section><div id=d><p id=e>1</p><p id=f>2</p></div>"
+    next_ = base.replace("class=a", "class=b").replace("title=x>x", "title=y>y").replace(">1<", ">one<")
+    result = merge(page, base, next_.replace(">2<", ">two<"))
+    assert sorted(result["touched"]) == ["e", "f", "s"] and result["changed"] == 5
+
+
 def test_class_tokens_merge_three_way(page: Any) -> None:
     base = '<button id=b class="btn primary wide">go</button>'
     next_ = '<button id=b class="btn secondary wide">go</button>'
@@ -188,6 +195,12 @@ def test_form_fields_follow_the_server_when_it_changed_their_markup(page: Any) -
     assert js(page, "document.querySelector('#text').getAttribute('value')") == "from server"
 
 
+def test_a_changed_option_set_resets_the_choice_to_the_server_one(page: Any) -> None:
+    next_ = form().replace("</select>", "<option value=d>D</option></select>")
+    merge(page, form(), next_, USER)
+    assert js(page, FIELDS) == ["typed", True, True, "b", "my notes"]
+
+
 def test_focus_and_selection_survive_changes_around_them(page: Any) -> None:
     base = "<label id=l>Name</label><input id=q value='hello world' placeholder=x><p>text</p>"
     next_ = base.replace("Name", "Your name").replace("placeholder=x", "placeholder=y")
@@ -209,10 +222,14 @@ def test_focus_moves_to_the_replacement_of_a_replaced_field(page: Any) -> None:
     assert props(page, "section > :focus", "id", "selectionStart", "selectionEnd") == ["q", 2, 4]
 
 
-def test_document_text_selection_is_kept(page: Any) -> None:
-    base = "<h1>t</h1><p id=p>some selected text</p>"
+@pytest.mark.parametrize("move", [False, True])
+def test_document_text_selection_is_kept(page: Any, move: bool) -> None:
+    base = "<h1>t</h1><p id=p>some selected text</p><p id=q>q</p><p id=r>r</p>"
+    next_ = base.replace(">t<", ">title<")
+    if move:  # p goes last: the others stay, p moves
+        next_ = next_.replace("<p id=p>some selected text</p>", "") + "<p id=p>some selected text</p>"
     act = "const t = live.querySelector('#p').firstChild; getSelection().setBaseAndExtent(t, 5, t, 13)"
-    merge(page, base, base.replace(">t<", ">title<"), act)
+    merge(page, base, next_, act)
     assert js(page, "getSelection().toString()") == "selected"
 
 
@@ -256,6 +273,14 @@ def test_a_permanent_element_moves_into_its_replaced_parent(page: Any) -> None:
     next_ = base.replace("<div id=outer>", "<section id=outer>").replace("</div></div>", "</div></section>")
     merge(page, base, next_, WIDGET)
     assert props(page, "section > #w", "mark", "textContent") == [1, "widget"]
+    assert js(page, "document.querySelectorAll('#outer').length") == 1
+
+
+def test_a_parent_next_removed_stays_while_it_holds_a_permanent_element(page: Any) -> None:
+    base = "<h1>t</h1><div id=outer><div id=w data-fhr-permanent><b>server</b></div></div>"
+    merge(page, base, "<h1>title</h1>", WIDGET)
+    assert props(page, "#outer > #w", "mark", "textContent") == [1, "widget"]
+    assert props(page, "h1", "textContent") == ["title"]
 
 
 def test_two_way_fallback_makes_live_equal_next(page: Any) -> None:

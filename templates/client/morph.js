@@ -8,7 +8,11 @@ const Morph = (() => {
   const isPermanent = (node) => node.nodeType === ELEMENT && node.hasAttribute(PERMANENT);
   const keyOf = (node) => (node.nodeType === ELEMENT ? node.nodeName + "#" + node.id : "#" + node.nodeType);
   const tokens = (text) => new Set((text || "").split(/\s+/).filter(Boolean));
-  const kids = (job, parent) => Array.prototype.filter.call(parent.childNodes, (node) => !job.skip(node));
+  function kids(job, parent) {
+    const list = [];
+    for (let node = parent.firstChild; node; node = node.nextSibling) if (!job.skip(node)) list.push(node);
+    return list;
+  }
   const hasTemplate = (node) => node.nodeType === ELEMENT && !!node.querySelector("template");
 
   function note(job, element, count = 1) {
@@ -230,7 +234,7 @@ const Morph = (() => {
     for (let i = order.length - 1; i >= 0; i--) {
       if (!stay.has(order[i])) {
         parent.insertBefore(order[i], anchor);
-        if (!fresh.has(order[i])) note(job, null);
+        if (!fresh.has(order[i])) { job.moved.push(order[i]); note(job, null); }
       }
       anchor = order[i];
     }
@@ -256,18 +260,10 @@ const Morph = (() => {
     return run;
   }
 
-  // Two-way: BASE is LIVE as it is now, less the nodes the caller skips
-  function copyOf(job, node) {
-    if (node.nodeType !== ELEMENT || node.localName === "template") return node.cloneNode(true);
-    const copy = node.cloneNode(false);
-    for (const child of node.childNodes) if (!job.skip(child)) copy.appendChild(copyOf(job, child));
-    return copy;
-  }
-
   function saveFocus(root) {
     const doc = root.ownerDocument;
-    const s = doc.getSelection();
-    const range = s && s.rangeCount ? [s.anchorNode, s.anchorOffset, s.focusNode, s.focusOffset] : null;
+    const s = doc.getSelection(); // a caret needs nothing; a selected range is put back if we move its nodes
+    const range = s && s.type === "Range" ? [s.anchorNode, s.anchorOffset, s.focusNode, s.focusOffset] : null;
     const el = doc.activeElement;
     if (!el || el === doc.body || el === root || !root.contains(el)) return { el: null, range };
     const path = [];
@@ -291,12 +287,11 @@ const Morph = (() => {
       el.focus({ preventScroll: true });
       if (saved.field) try { el.setSelectionRange(...saved.field); } catch { /* a type without a text selection */ }
     }
-    const [anchor, anchorOffset, focus, focusOffset] = saved.range || [];
-    const s = doc.getSelection();
+    // only a move loses a selection, and the Selection API makes the browser lay the page out: ask it no more
+    const [anchor, , focus] = saved.range || [];
     if (saved.field || !anchor || !anchor.isConnected || !focus.isConnected) return;
-    const moved = s.anchorNode !== anchor || s.anchorOffset !== anchorOffset || s.focusNode !== focus;
-    if (!moved && s.focusOffset === focusOffset) return;
-    try { s.setBaseAndExtent(anchor, anchorOffset, focus, focusOffset); } catch { /* its text got shorter */ }
+    if (!job.moved.some((node) => node.contains(anchor) || node.contains(focus))) return;
+    try { doc.getSelection().setBaseAndExtent(...saved.range); } catch { /* its text got shorter */ }
   }
 
   function topMost(root, touched) {
@@ -310,9 +305,9 @@ const Morph = (() => {
   // Apply BASE->NEXT to LIVE (LIVE->NEXT when base is null): { changed, unplaced, touched }
   function merge(live, base, next, options = {}) {
     const skip = options.skip || (() => false);
-    const job = { skip, changed: 0, unplaced: 0, touched: new Set(), fresh: [], same: new Map(), templates: false };
+    const job = { skip, changed: 0, unplaced: 0, touched: new Set(), fresh: [], moved: [], same: new Map() };
     if (live.nodeName !== next.nodeName) return { changed: 0, unplaced: 1, touched: [] };
-    const from = base || copyOf(job, live);
+    const from = base || live.cloneNode(true); // two-way: BASE is LIVE as it is now
     job.templates = hasTemplate(from) || hasTemplate(next);
     const focus = saveFocus(live);
     mergeNode(job, live, from, next);
