@@ -9,6 +9,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._inject import TagInserter
+from ._manual import serve_lifespan
 from ._state import STATE_KEY, Runtime
 from ._templates import RENDERED
 
@@ -28,7 +29,8 @@ class HotReloadMiddleware:
 
     `FastHotReload(app)` adds it for you. For manual wiring, include `hot_reload_router` and add
     this middleware: it finds the running hot reload in the app state, and passes everything
-    through untouched when there is none (switched off, or the router was not included).
+    through untouched when there is none (switched off, or the router was not included). On
+    FastAPI before 0.112.2, which leaves an included router's lifespan out, it runs the router's.
 
     Example:
         ```python
@@ -44,6 +46,9 @@ class HotReloadMiddleware:
         state = scope.get("state") if scope["type"] == "http" else None
         runtime = state.get(STATE_KEY) if state else None
         if runtime is None:
+            if scope["type"] == "lifespan":
+                await serve_lifespan(self.app, scope, receive, send)  # manual wiring on older FastAPI needs us
+                return
             await self.app(scope, receive, send)  # switched off, or not an HTTP request
             return
         inserter: TagInserter | None = None

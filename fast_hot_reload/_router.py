@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import AsyncGenerator
 from contextlib import suppress
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,8 +13,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
-from ._config import Config
-from ._lifespan import lifespan_for
+from ._compat import release
+from ._config import Config, env_enabled
+from ._lifespan import lifespan_for, server_exiting
 from ._state import STATE_KEY, Runtime
 
 logger = logging.getLogger(__name__)
@@ -28,6 +27,11 @@ SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see t
 SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
+NOT_RUNNING = (
+    "hot reload is not running: no lifespan started it. With app.include_router(hot_reload_router), add "
+    "HotReloadMiddleware too (FastAPI before 0.112.2 runs an included router's lifespan only then), "
+    "or use FastHotReload(app); and run the server with its lifespan on"
+)
 
 
 def create_router(config: Config) -> APIRouter:
@@ -37,6 +41,8 @@ def create_router(config: Config) -> APIRouter:
 
     async def client_script(request: Request) -> Response:
         if _runtime(request.scope) is None:
+            if env_enabled():  # on, yet no lifespan started it: a page asking for the script would get nothing
+                logger.warning(NOT_RUNNING)
             return Response(status_code=404)
         script, digest = render_client(config)
         immutable = request.query_params.get("h") == digest  # the injected URL names this exact script
@@ -50,7 +56,12 @@ def create_router(config: Config) -> APIRouter:
             logger.warning("refused a hot reload websocket from origin %r", origin)
             await websocket.close(POLICY_VIOLATION)
             return
-        await websocket.accept()
+        try:
+            await websocket.accept()
+        except RuntimeError:
+            if server_exiting():
+                return  # uvicorn's legacy websockets: it began stopping mid-handshake and answered 500 itself
+            raise
         if runtime.broadcaster.closed:
             # this server is stopping: no hello, so the client backs off until the next one answers
             await websocket.close(SERVICE_RESTART)
@@ -65,7 +76,9 @@ def create_router(config: Config) -> APIRouter:
             return Response(status_code=503)  # stopping: the client backs off until the next server answers
         if request.method == "HEAD":
             return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
-        return EventSourceResponse(_sse_stream(runtime.broadcaster), ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
+        stream = _sse_stream(runtime.broadcaster)
+        # our headers, not the release's defaults (no-cache before sse-starlette 2.1.3): HEAD and GET agree
+        return EventSourceResponse(stream, headers=SSE_HEADERS, ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
 
     async def page_baseline(request: Request) -> Response:
         # the page as this server sent it to a tab: the base of that tab's first three-way morph
@@ -140,14 +153,17 @@ def sse_ping_off() -> float:
 
     0 runs no ping task from sse-starlette 3.4.9 on, but spins before that: there, a ping a day.
     """
-    try:
-        release = tuple(int(part) for part in re.findall(r"\d+", version("sse-starlette"))[:3])
-    except PackageNotFoundError:
-        release = ()
-    return 0.0 if release >= (3, 4, 9) else 24 * 3600.0
+    return 0.0 if release("sse-starlette") >= (3, 4, 9) else 24 * 3600.0
 
 
 SSE_PING_OFF = sse_ping_off()
+
+
+hot_reload_router = create_router(Config())
+"""The hot reload endpoints with default options, for `app.include_router(hot_reload_router)`.
+
+Add `HotReloadMiddleware` as well (or a `<script>` tag of your own) so that pages load the client.
+"""
 
 
 def _runtime(scope: Any) -> Runtime | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -43,6 +44,8 @@ class LocalClient(TestClient):
 
     def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
         return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
+# `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on
+FASTAPI_CLI = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
 
 
 @pytest.fixture
@@ -128,7 +131,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         port = free_port()
         log_path = tmp_path / f"{app}-{port}.log"
         if command == "fastapi":
-            args = [sys.executable, "-m", "fastapi", "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
+            args = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
         else:
             args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
             if reload:

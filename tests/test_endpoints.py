@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,11 +18,11 @@ from starlette.responses import HTMLResponse as StarletteHTML
 from starlette.routing import Route
 from starlette.websockets import WebSocketDisconnect
 
-from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, _compat, hot_reload_router
 from fast_hot_reload import _router as router_module
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._client import render_client
-from fast_hot_reload._router import _sse_stream
+from fast_hot_reload._router import NOT_RUNNING, _sse_stream
 from fast_hot_reload._state import Runtime
 
 from .conftest import LocalClient
@@ -213,10 +214,11 @@ def test_websocket_foreign_origin_refused(tmp_path: Path, origin: str) -> None:
     ],
 )
 def test_websocket_same_origin_accepted(tmp_path: Path, server: str, origin: str | None) -> None:
-    headers = {"origin": origin} if origin else {}
+    # the Host header, not the URL: Starlette's TestClient before 0.37 cannot parse an IPv6 URL
+    headers = {"host": server, **({"origin": origin} if origin else {})}
     with (
         LocalClient(make_app(tmp_path)) as client,
-        client.websocket_connect(f"ws://{server}/__hot_reload/ws", headers=headers) as ws,
+        client.websocket_connect("/__hot_reload/ws", headers=headers) as ws,
     ):
         assert ws.receive_json()["type"] == "hello"
 
@@ -326,6 +328,20 @@ def test_manual_wiring_injects_and_serves(tmp_path: Path, monkeypatch: pytest.Mo
         assert client.get(src).headers["content-type"].startswith("application/javascript")
         with client.websocket_connect("/__hot_reload/ws") as ws:
             assert ws.receive_json()["type"] == "hello"
+
+
+@pytest.mark.parametrize(("switch", "warned"), [(None, True), ("0", False)])
+def test_router_whose_lifespan_never_ran_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, switch: str | None, warned: bool
+) -> None:
+    if switch is not None:
+        monkeypatch.setenv("FAST_HOT_RELOAD", switch)
+    app = FastAPI()
+    app.include_router(hot_reload_router)
+    client = LocalClient(app)  # not entered: no lifespan runs, as under a server with lifespans off
+    assert client.get("/__hot_reload/client.js").status_code == 404
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == ([NOT_RUNNING] if warned else []), said  # switched off on purpose: nothing to say
 
 
 def test_own_lifespan_keeps_its_state(tmp_path: Path) -> None:
@@ -454,7 +470,7 @@ def test_an_idle_websocket_gets_keepalive_pings(tmp_path: Path, monkeypatch: pyt
 def test_sse_starlettes_own_ping_is_off_without_spinning(
     monkeypatch: pytest.MonkeyPatch, release: str, interval: float
 ) -> None:
-    monkeypatch.setattr(router_module, "version", lambda name: release)
+    monkeypatch.setattr(_compat, "version", lambda name: release)
     assert router_module.sse_ping_off() == interval
 
 
@@ -462,7 +478,7 @@ def test_sse_ping_off_when_the_version_is_unknown(monkeypatch: pytest.MonkeyPatc
     def unknown(name: str) -> str:
         raise PackageNotFoundError(name)
 
-    monkeypatch.setattr(router_module, "version", unknown)
+    monkeypatch.setattr(_compat, "version", unknown)
     assert router_module.sse_ping_off() == 86400.0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -320,3 +321,25 @@ async def test_fastapi_dev_hello_and_template_event(serve: Any) -> None:
         server.edit("templates/index.html", "template-v1", "template-v2")
         event = await listener.next()
     assert event == {"type": "reload", "boot": listener.hello["boot"], "version": 1, "paths": ["templates/index.html"]}
+
+
+@pytest.mark.anyio
+async def test_manual_wiring_serves_pages_events_and_restarts(serve: Any) -> None:
+    # include_router + add_middleware: on FastAPI before 0.112.2 the middleware runs the router's lifespan
+    server: Server = serve(env={"FHR_MODE": "manual"})
+    async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT) as client:
+        page = (await client.get(server.url + "/", headers={"accept": "text/html"})).text
+        (src,) = re.findall(r'<script src="([^"]+/client\.js[^"]*)"', page)
+        script = await client.get(server.url + src.replace("&amp;", "&"))
+    assert script.status_code == 200 and "SharedWorker" in script.text
+    async with listen(server, "ws") as ws, listen(server, "sse") as sse:
+        assert ws.hello == sse.hello and ws.hello["version"] == 0
+        server.edit("templates/index.html", "template-v1", "template-v2")
+        expected = {"type": "reload", "boot": ws.hello["boot"], "version": 1, "paths": ["templates/index.html"]}
+        assert await ws.next() == await sse.next() == expected
+        edit_python(server, 1)
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.next(RESTART_TIMEOUT)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012, closed.value
+    assert (await new_hello(server, ws.hello["boot"]))["version"] == 0  # the restarted worker runs it again
+    assert_clean_log(server)
