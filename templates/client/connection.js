@@ -2,6 +2,7 @@
 const Connection = (() => {
   const FAST_RETRIES = [0, 25, 50, 100, 200, 400, 800]; // ms: quick while a restart is likely
   const ANNOUNCE_FROM = 400; // ms: shorter waits are a restart in progress, not worth a console line
+  const ANNOUNCE_AFTER = 2000; // ms of outage after which it is worth a line, however short the next wait
   const STABLE_MS = 1000; // a connection dropped sooner after its hello was a server going away
   // a probe that waits in a listening socket nobody serves (a reloader whose worker failed) gets no answer: give up on it
   const PROBE_TIMEOUT = 3000;
@@ -24,6 +25,7 @@ const Connection = (() => {
     let wsRefused = 0; // websocket attempts in a row that failed before opening
     let announcedFallback = false;
     let lastAnnounced = null;
+    let downSince = null; // when the server was last heard of, while it is not
     let channel = null;
     let timer = null;
     let stopped = false; // closed for good: the tab is going away
@@ -41,6 +43,7 @@ const Connection = (() => {
         if (!msg || typeof msg.type !== "string" || msg.type === "ping" || msg.type === "log" || msg.type === "down") return;
         if (msg.type === "hello") {
           greeted = true;
+          downSince = null;
           clearTimeout(probe);
           wsRefused = 0;
           if (transport !== CONFIG.transport && !announcedFallback) {
@@ -54,6 +57,7 @@ const Connection = (() => {
         if (ended || stopped) return;
         ended = true;
         channel = null;
+        if (downSince === null) downSince = Date.now();
         clearTimeout(probe);
         if (!greeted) {
           failures += 1;
@@ -107,7 +111,8 @@ const Connection = (() => {
       const seconds = Math.round(ms) / 1000;
       // say it once the outage is real, and once more when the delay settles: never once per attempt
       const settled = ms >= CONFIG.reconnectInterval * 1000;
-      if (failures > 0 && (ms >= ANNOUNCE_FROM || settled) && (lastAnnounced === null || (settled && seconds !== lastAnnounced))) {
+      const long = downSince !== null && Date.now() - downSince >= ANNOUNCE_AFTER;
+      if (failures > 0 && (ms >= ANNOUNCE_FROM || settled || long) && (lastAnnounced === null || (settled && seconds !== lastAnnounced))) {
         lastAnnounced = seconds;
         emit({ type: "log", level: "info", text: CONFIG.reconnectMessage.split("${reconnectInterval}").join(String(seconds)) });
       }

@@ -3,7 +3,7 @@
 htmx and Alpine from its static folder (copied in from tests/.vendor, which `tests/run` fills from npm),
 an inline script, a form, an htmx-loaded fragment, templates split with extends/include, a cookie-auth
 redirect middleware, CORS and GZip, StaticFiles with its defaults and FastAPI's default debug=False.
-FHR_MODE picks ws (default) or sse; FHR_HTMX picks htmx 1 or 2 (default).
+FHR_MODE picks ws (default) or sse; FHR_HTMX picks htmx 1 or 2 (default); FHR_DEBUG=1 turns debug on.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ HERE = Path(__file__).parent
 MESSAGE = "python-v1"
 MODE = os.environ.get("FHR_MODE", "ws")
 
-app = FastAPI()
+app = FastAPI(debug=os.environ.get("FHR_DEBUG") == "1")
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["htmx"] = os.environ.get("FHR_HTMX", "2")
@@ -72,3 +72,15 @@ async def log_in() -> RedirectResponse:
 @app.get("/api")
 async def api() -> dict[str, str]:
     return {"message": MESSAGE}
+
+
+@app.get("/boom", response_class=HTMLResponse)
+async def boom(request: Request) -> HTMLResponse:
+    if MESSAGE == "python-v1":
+        raise RuntimeError("boom <img src=x onerror=window.pwned=1> with " + MESSAGE)  # a bug about to be fixed
+    return templates.TemplateResponse(request, "index.html", {"message": MESSAGE})
+
+
+@app.get("/api/boom")
+async def api_boom() -> dict[str, str]:
+    raise RuntimeError("an API route that fails")
