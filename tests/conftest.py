@@ -44,6 +44,8 @@ class LocalClient(TestClient):
 
     def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
         return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
+
+
 # `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on
 FASTAPI_CLI = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
 
@@ -121,7 +123,12 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(
-        app: str = "site", *, env: dict[str, str] | None = None, command: str = "uvicorn", reload: bool = True
+        app: str = "site",
+        *,
+        env: dict[str, str] | None = None,
+        command: str = "uvicorn",
+        reload: bool = True,
+        args: tuple[str, ...] = (),
     ) -> Server:
         root = tmp_path / app
         if not root.exists():
@@ -131,14 +138,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         port = free_port()
         log_path = tmp_path / f"{app}-{port}.log"
         if command == "fastapi":
-            args = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
+            argv = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
         else:
-            args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
+            argv = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
             if reload:
-                args += ["--reload", "--reload-dir", str(root)]
+                argv += ["--reload", "--reload-dir", str(root)]
+            argv += args
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         with log_path.open("wb") as log:
-            process = subprocess.Popen(args, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(argv, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         server = Server(root, port, process, log_path, env or {})
         servers.append(server)
         wait_for(lambda: server.answers() or process.poll() is not None, timeout=30, what="the server to answer")

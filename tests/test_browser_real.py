@@ -261,3 +261,19 @@ def test_full_reload_option_on_the_page(serve: Any, context: BrowserContext) -> 
     tab.until(lambda: len(tab.navigations) == navigations + 1, what="a plain full reload")
     tab.wait_text("title", "home-v2")
     assert tab.page.evaluate("document.getElementById('name').value") == ""  # plain: nothing restored
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_uvicorn_restarting_for_templates_gives_one_update(serve: Any, context: BrowserContext, mode: str) -> None:
+    """`--reload-include '*.html'`: the save is an event and a restart; the tab shows it once, state kept."""
+    server: Server = serve("real", env={"FHR_MODE": mode}, args=("--reload-include", "*.html"))
+    tab = home(context, server)
+    navigations = len(tab.navigations)
+    started = edit(server, "templates/index.html", "home-v1", "home-v2")
+    tab.wait_text("title", "home-v2")
+    latency(f"template edit with uvicorn restarting for it ({mode})", started)
+    # the restarted server's hello comes after: the tab fetches the page once more and finds nothing new
+    tab.until(lambda: f"{PREFIX} Up to date: the server restarted" in tab.logs, 30, "the look after the restart")
+    assert tab.count(f"{REFRESHED}templates/index.html") == 1
+    assert not any(line.startswith(REFRESHED) and "restarted" in line for line in tab.logs), tab.logs
+    assert len(tab.navigations) == navigations and tab.page.evaluate(READ_STATE) == KEPT

@@ -140,7 +140,7 @@ const Page = (() => {
         tab.version = Math.max(tab.version, at.version);
         tab.base = result.html;
         if (plan) refreshAssets(plan, at.version);
-        if (outcome.changed > 0) log("info", "Refreshed: " + reason);
+        log(outcome.changed > 0 ? "info" : "debug", (outcome.changed > 0 ? "Refreshed: " : "Up to date: ") + reason);
       }).catch((error) => {
         console.debug(CONFIG.prefix, error);
         reload(reason, null);

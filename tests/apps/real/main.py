@@ -3,7 +3,8 @@
 htmx and Alpine from its static folder (copied in from tests/.vendor, which `tests/run` fills from npm),
 an inline script, a form, an htmx-loaded fragment, templates split with extends/include, a cookie-auth
 redirect middleware, CORS and GZip, StaticFiles with its defaults and FastAPI's default debug=False.
-FHR_MODE picks ws (default) or sse; FHR_HTMX picks htmx 1 or 2 (default); FHR_DEBUG=1 turns debug on.
+FHR_MODE picks ws (default) or sse; FHR_HTMX picks htmx 1 or 2 (default); FHR_DEBUG=1 turns debug on;
+FHR_ALLOWED_HOSTS is a comma-separated allowed_hosts.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ app = FastAPI(debug=os.environ.get("FHR_DEBUG") == "1")
 app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["htmx"] = os.environ.get("FHR_HTMX", "2")
-FastHotReload(app, use_alternate_config=MODE == "sse", _ws_reconnect_interval=1)
+ALLOWED = [host for host in os.environ.get("FHR_ALLOWED_HOSTS", "").split(",") if host]
+FastHotReload(app, use_alternate_config=MODE == "sse", _ws_reconnect_interval=1, allowed_hosts=ALLOWED)
 app.add_middleware(GZipMiddleware, minimum_size=500)
 app.add_middleware(CORSMiddleware, allow_origins=["https://example.com"], allow_credentials=True)
 
