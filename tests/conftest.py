@@ -130,13 +130,14 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         reload: bool = True,
         args: tuple[str, ...] = (),
     ) -> Server:
-        root = tmp_path / app
+        source = APPS / app if not Path(app).is_absolute() else Path(app)  # an app of tests/apps, or a folder
+        root = tmp_path / source.name
         if not root.exists():
-            shutil.copytree(APPS / app, root)
-            if (APPS / app / "static").is_dir():
+            shutil.copytree(source, root, ignore=shutil.ignore_patterns("__pycache__"))
+            if (source / "static").is_dir() and source.parent == APPS:
                 vendor(root / "static" / "vendor")
         port = free_port()
-        log_path = tmp_path / f"{app}-{port}.log"
+        log_path = tmp_path / f"{source.name}-{port}.log"
         if command == "fastapi":
             argv = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
         else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -277,3 +278,25 @@ def test_uvicorn_restarting_for_templates_gives_one_update(serve: Any, context: 
     assert tab.count(f"{REFRESHED}templates/index.html") == 1
     assert not any(line.startswith(REFRESHED) and "restarted" in line for line in tab.logs), tab.logs
     assert len(tab.navigations) == navigations and tab.page.evaluate(READ_STATE) == KEPT
+
+
+def test_example_app_keeps_the_form_and_the_count_and_leaves_the_other_tab(
+    serve: Any, context: BrowserContext
+) -> None:
+    """The README's quick start, as a newcomer tries it: type, click, edit a template, look at the other tab."""
+    server: Server = serve(str(Path(__file__).parent.parent / "example_app"))
+    tab = open_tab(context, server.url + "/")
+    about = open_tab(context, server.url + "/about")
+    tab.page.fill("input[name=name]", "Ada")
+    tab.page.click("#counter")
+    tab.page.click("#counter")
+    tab.wait_text("count", "2")
+    edit(server, "templates/partials/signup.html", "<h2>Sign up</h2>", "<h2>Join us</h2>")
+    tab.page.wait_for_function("document.querySelector('#signup h2').textContent === 'Join us'")
+    edit(server, "templates/index.html", "Clicked <span", "Pressed <span")
+    tab.page.wait_for_function("document.getElementById('counter').textContent.startsWith('Pressed')")
+    assert tab.page.input_value("input[name=name]") == "Ada" and tab.text("count") == "2"
+    assert len(tab.navigations) == 1 and len(about.navigations) == 1
+    assert not any(line.startswith(REFRESHED) for line in about.logs), about.logs
+    edit(server, "templates/about.html", "Change it and save.", "Changed, saved.")
+    about.page.wait_for_function("document.querySelector('main p').textContent.includes('Changed, saved.')")
