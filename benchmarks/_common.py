@@ -28,6 +28,8 @@ PAGE = APPS / "page"  # templates/, static/ and page.py: the same page for every
 WS_PATHS = {"fhr": "/__hot_reload/ws", "bare": "/__hot_reload/ws", "arel": "/hot-reload"}
 SSE_PATH = "/__hot_reload/events"
 BURST_FILES = 100  # templates/burst/part-NNN.html, rewritten all at once by figure 7
+VENDOR = HERE.parent / "tests" / ".vendor"  # htmx and Alpine, fetched from npm by `bash tests/vendor`
+VENDORED = ("htmx2.min.js", "alpine.min.js")
 
 
 def free_port() -> int:
@@ -119,6 +121,11 @@ def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = Tr
     root = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=workdir))  # unique, even for many servers of one app
     shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(APPS / app / "main.py", root / "main.py")
+    (root / "assets" / "vendor").mkdir(parents=True)
+    for name in VENDORED:
+        if not (VENDOR / name).is_file():
+            raise RuntimeError(f"{VENDOR / name} is missing: run `bash tests/vendor` (it fetches htmx and Alpine)")
+        shutil.copy(VENDOR / name, root / "assets" / "vendor" / name)
     burst = root / "templates" / "burst"
     burst.mkdir()
     for i in range(BURST_FILES):
