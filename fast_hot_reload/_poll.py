@@ -13,6 +13,9 @@ from watchfiles import Change
 
 # between scans while nothing changes: half of it is the mean wait before a save is seen
 INTERVAL_MS = 25
+# a big tree is scanned less often: the scans' CPU stays under this share of one core, up to MAX_INTERVAL_MS
+DUTY = 0.02
+MAX_INTERVAL_MS = 500
 # how long a file's content is hashed after a change: a 1-2 s mtime hides a same-size rewrite that long
 HOT_SECONDS = 3.0
 HASH_LIMIT = 1 << 20  # bigger files (images, bundles) are compared by their metadata alone
@@ -30,10 +33,10 @@ def polling_forced() -> bool:
     return "microsoft-standard" in uname.release.lower() and uname.system.lower() == "linux"
 
 
-def poll_interval() -> float:
-    """Seconds between scans: WATCHFILES_POLL_DELAY_MS when set, as watchfiles reads it, else INTERVAL_MS."""
+def poll_interval() -> float | None:
+    """WATCHFILES_POLL_DELAY_MS in seconds, as watchfiles reads it: a fixed interval; None when unset."""
     value = os.environ.get("WATCHFILES_POLL_DELAY_MS", "")
-    return (int(value) if value.isdecimal() else INTERVAL_MS) / 1000
+    return int(value) / 1000 if value.isdecimal() else None
 
 
 # a file's (mtime_ns, ctime_ns, size, inode); a folder's (inode,): its own mtime is not news, its files are
@@ -70,9 +73,13 @@ class Poller:
     of the one before it is never reported. Files that changed lately are also compared by content.
     """
 
-    def __init__(self, keep: Callable[[Change, str], bool], interval: float, step: float, debounce: float) -> None:
+    def __init__(
+        self, keep: Callable[[Change, str], bool], step: float, debounce: float, interval: float | None = None
+    ) -> None:
         self._keep = keep
-        self._interval, self._step, self._debounce = interval, step, debounce  # seconds, as awatch's step and debounce
+        self._step, self._debounce = step, debounce  # seconds, as awatch's
+        self._interval = interval  # seconds between scans; None: INTERVAL_MS, longer for a tree that takes long
+        self._pause = INTERVAL_MS / 1000 if interval is None else interval
         self._seen: dict[str, Listing] = {}  # folder: its kept entries at the last scan
         self._ignored: dict[str, set[str]] = {}  # folder: names the filter dropped, not asked about again
         self._failed: set[str] = set()  # folders that could not be listed in this run
@@ -107,9 +114,13 @@ class Poller:
         One thread for the whole wait: the event loop is not woken at each tick.
         """
         while not batch:
-            if stopped(self._interval):
+            if stopped(self._pause):
                 return set()
+            started = time.thread_time()  # CPU, not wall time: a scan preempted on a busy machine is no bigger
             batch = self.scan(folders)
+            if self._interval is None:
+                spent = (time.thread_time() - started) / DUTY
+                self._pause = min(max(INTERVAL_MS, spent * 1000), MAX_INTERVAL_MS) / 1000
         deadline = time.monotonic() + self._debounce
         while time.monotonic() < deadline:  # until the writes settle, as awatch's step: an editor's save is one batch
             if stopped(self._step):

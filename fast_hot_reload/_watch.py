@@ -168,7 +168,7 @@ async def watch(
     warned = False
     pending: Callable[[], object] | None = None  # a publish held until the next watches are in place
     # watchfiles' own polling loses saves made within a second of the one before: ours replaces it
-    poller = Poller(watch_filter, poll_interval(), STEP_MS / 1000, DEBOUNCE_MS / 1000) if polling_forced() else None
+    poller = Poller(watch_filter, STEP_MS / 1000, DEBOUNCE_MS / 1000, poll_interval()) if polling_forced() else None
     while not stop.is_set():
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)

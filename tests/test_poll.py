@@ -59,11 +59,34 @@ def test_polling_forced_agrees_with_watchfiles(
 
 def test_poll_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WATCHFILES_POLL_DELAY_MS", raising=False)
-    assert poll_interval() == poll_module.INTERVAL_MS / 1000
+    assert poll_interval() is None  # ours: INTERVAL_MS, longer for a big tree
     monkeypatch.setenv("WATCHFILES_POLL_DELAY_MS", "120")  # watchfiles' own knob, honoured
     assert poll_interval() == 0.12
     monkeypatch.setenv("WATCHFILES_POLL_DELAY_MS", "fast")  # not a number: ignored, as watchfiles does
-    assert poll_interval() == poll_module.INTERVAL_MS / 1000
+    assert poll_interval() is None
+
+
+def test_a_tree_that_takes_long_to_scan_is_scanned_less_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(50):
+        (tmp_path / f"f{i}.html").write_text("x")
+    folders = watched_folders([tmp_path], ChangeFilter())
+    waits: list[float] = []
+
+    def stopped(wait: float) -> bool:
+        waits.append(wait)
+        return len(waits) == 3
+
+    monkeypatch.setattr(poll_module, "DUTY", 1e-6)  # as if listing these files took a long while
+    adaptive = Poller(ChangeFilter(), 0.01, 0.4)
+    adaptive.scan(folders)
+    assert adaptive._next(folders, set(), stopped) == set()
+    assert waits[0] == poll_module.INTERVAL_MS / 1000
+    assert waits[1] > poll_module.INTERVAL_MS / 1000 and waits[2] > poll_module.INTERVAL_MS / 1000
+    waits.clear()
+    fixed = Poller(ChangeFilter(), 0.01, 0.4, interval=0.005)  # WATCHFILES_POLL_DELAY_MS: as the user says
+    fixed.scan(folders)
+    assert fixed._next(folders, set(), stopped) == set()
+    assert waits == [0.005, 0.005, 0.005]
 
 
 # ---- the watch loop, polling ----
@@ -291,7 +314,7 @@ def metadata(path: Path) -> tuple[int, int, int, int]:
 def test_a_rewrite_that_leaves_the_metadata_as_it_was_is_seen(coarse_folder: Path) -> None:
     target = coarse_folder / "index.html"
     target.write_text("<p>v000</p>")
-    poller = Poller(ChangeFilter(), 0.025, 0.01, 0.4)
+    poller = Poller(ChangeFilter(), 0.01, 0.4)
     folders = watched_folders([coarse_folder], ChangeFilter())
     assert poller.scan(folders) == set()  # the first listing
     unchanged_metadata = 0
