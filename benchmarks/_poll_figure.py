@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import Row, Server, median, ms, percentile, serve, table, times
+from _server_figures import Options
 from websockets.asyncio.client import ClientConnection, connect
 
 LOST_AFTER = 1.5  # seconds: watchfiles polls every 300 ms, so a save not reported by then never is
@@ -164,6 +165,10 @@ def rows(result: dict[str, Any]) -> list[Row]:
             None,
         ),
     ]
+
+
+def figure8(opts: Options) -> list[Row]:
+    return rows(measure(opts.saves, opts.idle_seconds, opts.workdir))
 
 
 def main(argv: list[str] | None = None) -> int:
