@@ -79,7 +79,7 @@ class Poller:
         self._keep = keep
         self._step, self._debounce = step, debounce  # seconds, as awatch's
         self._interval = interval  # seconds between scans; None: INTERVAL_MS, longer for a tree that takes long
-        self._pause = INTERVAL_MS / 1000 if interval is None else interval
+        self._pause = interval or INTERVAL_MS / 1000
         self._seen: dict[str, Listing] = {}  # folder: its kept entries at the last scan
         self._ignored: dict[str, set[str]] = {}  # folder: names the filter dropped, not asked about again
         self._failed: set[str] = set()  # folders that could not be listed in this run
@@ -94,6 +94,7 @@ class Poller:
         """
         for folder in [f for f in self._seen if f in self._failed or f not in folders]:
             del self._seen[folder]
+            self._ignored.pop(folder, None)
         self._failed.clear()
         halt = threading.Event()  # ends the scanning thread when this generator is closed or cancelled
 
@@ -116,11 +117,12 @@ class Poller:
         while not batch:
             if stopped(self._pause):
                 return set()
-            started = time.thread_time()  # CPU, not wall time: a scan preempted on a busy machine is no bigger
+            cpu, wall = time.thread_time(), time.monotonic()
             batch = self.scan(folders)
             if self._interval is None:
-                spent = (time.thread_time() - started) / DUTY
-                self._pause = min(max(INTERVAL_MS, spent * 1000), MAX_INTERVAL_MS) / 1000
+                # the CPU: a scan preempted on a busy machine is no bigger; the wall time where the CPU clock is coarse
+                spent = min(time.thread_time() - cpu, time.monotonic() - wall)
+                self._pause = min(max(INTERVAL_MS, spent / DUTY * 1000), MAX_INTERVAL_MS) / 1000
         deadline = time.monotonic() + self._debounce
         while time.monotonic() < deadline:  # until the writes settle, as awatch's step: an editor's save is one batch
             if stopped(self._step):
