@@ -29,7 +29,7 @@ from websockets.asyncio.client import ClientConnection, connect
 LOST_AFTER = 1.5  # seconds: watchfiles polls every 300 ms, so a save not reported by then never is
 SAVE_GAP = (0.2, 1.0)  # seconds between two saves, drawn at random
 EXTRA_FILES = 100  # static/extra/*.html, so that ~200 files are watched, as in a small real project
-HOT_SECONDS = 3.5  # our poller hashes a changed file for 3 s: the idle window starts once none is
+QUIET_SECONDS = 3.0  # after the last save: our poller compares a changed file by content for a while (up to 2 s)
 CASES = {  # name: (app, environment)
     "inotify": ("fhr", {"WATCHFILES_FORCE_POLLING": "false"}),
     "ours": ("fhr", {"WATCHFILES_FORCE_POLLING": "true"}),
@@ -114,7 +114,7 @@ def measure(saves: int = 100, idle_seconds: float = 15.0, workdir: Path | None =
             return await asyncio.gather(*(saves_to(s, saves, seed) for seed, s in enumerate(servers.values())))
 
         results = dict(zip(servers, asyncio.run(all_saves()), strict=True))
-        time.sleep(HOT_SECONDS)  # until no file is hot: the window shows a project at rest
+        time.sleep(QUIET_SECONDS)  # the window shows a project at rest
         cpu = idle_cpu(servers, idle_seconds)
         files = sum(len(names) for _, _, names in os.walk(next(iter(servers.values())).root))
     return {

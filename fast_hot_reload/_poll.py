@@ -5,6 +5,7 @@ import os
 import platform
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable
 
 import anyio
@@ -16,8 +17,10 @@ INTERVAL_MS = 25
 # a big tree is scanned less often: the scans' CPU stays under this share of one core, up to MAX_INTERVAL_MS
 DUTY = 0.02
 MAX_INTERVAL_MS = 500
-# how long a file's content is hashed after a change: a 1-2 s mtime hides a same-size rewrite that long
-HOT_SECONDS = 3.0
+# a same-size rewrite within the tick of a file's mtime leaves its metadata as it was: while that tick may
+# still run (by our clock, from when we saw the write) the file's content is compared too
+COARSE_TICK = 2.0  # an mtime in whole seconds: FAT's steps are 2 s, HFS+'s and ext3's 1 s
+FINE_TICK = 0.05  # any other: a kernel tick (4-10 ms), exFAT's 10 ms, with room
 HASH_LIMIT = 1 << 20  # bigger files (images, bundles) are compared by their metadata alone
 _OFF = {"false", "disable", "disabled"}
 
@@ -70,7 +73,7 @@ class Poller:
     """Polls the watched folders, each without recursion, comparing mtime_ns, ctime_ns, size and inode.
 
     watchfiles' poller (notify's PollWatcher) keeps whole-second mtimes only: a save within the second
-    of the one before it is never reported. Files that changed lately are also compared by content.
+    of the one before it is never reported. A file that just changed is also compared by content.
     """
 
     def __init__(
@@ -80,10 +83,12 @@ class Poller:
         self._step, self._debounce = step, debounce  # seconds, as awatch's
         self._interval = interval  # seconds between scans; None: INTERVAL_MS, longer for a tree that takes long
         self._pause = interval or INTERVAL_MS / 1000
+        self._costs: deque[float] = deque(maxlen=8)  # seconds, of the last scans while nothing changed
         self._seen: dict[str, Listing] = {}  # folder: its kept entries at the last scan
         self._ignored: dict[str, set[str]] = {}  # folder: names the filter dropped, not asked about again
         self._failed: set[str] = set()  # folders that could not be listed in this run
-        self._hot: dict[str, float] = {}  # path: monotonic time until which its content is hashed
+        self._since: dict[str, float] = {}  # path: when we saw its latest change (monotonic), for COARSE_TICK
+        self._now = self._last_scan = 0.0  # monotonic: the scan under way, the one before it
         self._digests: dict[str, bytes] = {}  # path: content digest at the last scan, for hot files
 
     async def changes(self, folders: list[str], stop: anyio.Event) -> AsyncGenerator[FileChanges, None]:
@@ -120,9 +125,10 @@ class Poller:
             cpu, wall = time.thread_time(), time.monotonic()
             batch = self.scan(folders)
             if self._interval is None:
-                # the CPU: a scan preempted on a busy machine is no bigger; the wall time where the CPU clock is coarse
-                spent = min(time.thread_time() - cpu, time.monotonic() - wall)
-                self._pause = min(max(INTERVAL_MS, spent / DUTY * 1000), MAX_INTERVAL_MS) / 1000
+                # CPU time: a scan preempted on a busy machine is no bigger; wall time where the CPU clock is coarse
+                self._costs.append(min(time.thread_time() - cpu, time.monotonic() - wall))
+                # the least of the last few: a garbage collection that ran during one scan is not the tree's cost
+                self._pause = min(max(INTERVAL_MS, min(self._costs) / DUTY * 1000), MAX_INTERVAL_MS) / 1000
         deadline = time.monotonic() + self._debounce
         while time.monotonic() < deadline:  # until the writes settle, as awatch's step: an editor's save is one batch
             if stopped(self._step):
@@ -136,6 +142,7 @@ class Poller:
     def scan(self, folders: list[str]) -> FileChanges:
         """List every folder once; the changes since the last scan."""
         now, wall = time.monotonic(), time.time()
+        self._now = now
         changes: FileChanges = set()
         digests: dict[str, bytes] = {}
         for folder in folders:
@@ -155,11 +162,10 @@ class Poller:
             if content and self._digests.get(path, content) not in (content, b""):
                 changes.add((Change.modified, path))  # the same metadata, other content: a rewrite within one tick
         self._digests = digests
-        for change, path in changes:
-            if change != Change.deleted:
-                self._hot[path] = now + HOT_SECONDS
-        for path in [p for p, until in self._hot.items() if until <= now]:
-            del self._hot[path]
+        self._since.update((path, now) for change, path in changes if change != Change.deleted)
+        for path in [p for p, since in self._since.items() if since + COARSE_TICK < now]:
+            del self._since[path]
+        self._last_scan = now
         return changes
 
     def _list(self, folder: str, before: Listing | None, digests: dict[str, bytes], wall: float) -> Listing | None:
@@ -201,11 +207,16 @@ class Poller:
         self, path: str, info: os.stat_result, known: Listing, first: bool, digests: dict[str, bytes], wall: float
     ) -> Signature:
         signature = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
-        # hashed while hot, and as soon as it changes: the next rewrite may come within the same mtime tick;
-        # a recent mtime (by the file system's clock) makes a file hot too, at its first listing say
-        hot = (
-            path in self._hot or (not first and known.get(path) != signature) or abs(wall - info.st_mtime) < HOT_SECONDS
-        )
+        tick = COARSE_TICK if info.st_mtime_ns % 1_000_000_000 == 0 else FINE_TICK
+        if first:  # written just before we started? only the file system's clock can tell
+            hot = abs(wall - info.st_mtime) < tick
+            if hot:
+                self._since[path] = self._now  # as if we saw that write now
+        else:
+            # changed now, or the scan before this one came while the tick of the write we saw could still run:
+            # a rewrite since then may have left the metadata as it was
+            since = self._since.get(path)
+            hot = known.get(path) != signature or (since is not None and self._last_scan < since + tick)
         if hot and info.st_size <= HASH_LIMIT:
             digests[path] = digest(path)
         return signature

@@ -6,6 +6,8 @@ import os
 import platform
 import shutil
 import subprocess
+import time
+import types
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -326,6 +328,53 @@ def test_a_rewrite_that_leaves_the_metadata_as_it_was_is_seen(coarse_folder: Pat
         assert poller.scan(folders) == {(Change.modified, str(target))}, f"rewrite {i}"
     assert poller.scan(folders) == set()
     assert unchanged_metadata > 0, "every rewrite moved the metadata: the content check was not exercised"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The poller's monotonic clock, moved by hand: scans that come late, without waiting for them."""
+    now = [100.0]
+    fake_time = types.SimpleNamespace(monotonic=lambda: now[0], time=time.time, thread_time=time.thread_time)
+    monkeypatch.setattr(poll_module, "time", fake_time)
+    return now
+
+
+def rewrite(target: Path, text: str, mtime_ns: int | None = None) -> bool:
+    """Rewrite in place (same size), keeping `mtime_ns` if given; whether the metadata stayed as it was."""
+    before = metadata(target)
+    with target.open("r+") as file:
+        file.write(text)
+    if mtime_ns is not None:
+        os.utime(target, ns=(mtime_ns, mtime_ns))
+    return metadata(target) == before
+
+
+@pytest.mark.parametrize("whole_seconds", [False, True])
+def test_a_hidden_rewrite_is_seen_by_a_late_scan(coarse_folder: Path, clock: list[float], whole_seconds: bool) -> None:
+    target = coarse_folder / "index.html"
+    target.write_text("<p>first</p>")
+    # whole seconds: as FAT or HFS+ keep them; the content is then compared for 2 s of our clock, not 0.05 s
+    mtime_ns = (int(time.time()) - 10) * 1_000_000_000 if whole_seconds else None
+    quiet = 1.0 if whole_seconds else 0.01  # a scan with nothing new, this long after the change was seen
+    poller = Poller(ChangeFilter(), 0.01, 0.4)
+    folders = [str(coarse_folder)]
+    poller.scan(folders)
+    for attempt in range(50):
+        rewrite(target, f"<p>v{attempt:03d}a</p>", mtime_ns)  # another size than the first: seen at once
+        clock[0] += 0.01
+        assert poller.scan(folders) == {(Change.modified, str(target))}
+        clock[0] += quiet
+        assert poller.scan(folders) == set()
+        if rewrite(target, f"<p>v{attempt:03d}b</p>", mtime_ns):  # within the same kernel tick: hidden
+            break
+        clock[0] += 0.01  # a tick went by between the two writes: the metadata shows it; try again
+        assert poller.scan(folders) == {(Change.modified, str(target))}
+    else:
+        pytest.fail("no rewrite left the metadata as it was")
+    clock[0] += 30  # and the next scan comes late: a busy machine, a suspended laptop
+    assert poller.scan(folders) == {(Change.modified, str(target))}
+    clock[0] += 30
+    assert poller.scan(folders) == set()
 
 
 # ---- end to end: a real server with WATCHFILES_FORCE_POLLING=true ----
