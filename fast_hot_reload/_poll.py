@@ -127,8 +127,9 @@ class Poller:
             if self._interval is None:
                 # CPU time: a scan preempted on a busy machine is no bigger; wall time where the CPU clock is coarse
                 self._costs.append(min(time.thread_time() - cpu, time.monotonic() - wall))
-                # the least of the last few: a garbage collection that ran during one scan is not the tree's cost
-                self._pause = min(max(INTERVAL_MS, min(self._costs) / DUTY * 1000), MAX_INTERVAL_MS) / 1000
+                # the median of the last few: a garbage collection that ran during one scan is not the tree's cost
+                cost = sorted(self._costs)[len(self._costs) // 2]
+                self._pause = min(max(INTERVAL_MS, cost / DUTY * 1000), MAX_INTERVAL_MS) / 1000
         deadline = time.monotonic() + self._debounce
         while time.monotonic() < deadline:  # until the writes settle, as awatch's step: an editor's save is one batch
             if stopped(self._step):
