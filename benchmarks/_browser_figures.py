@@ -8,13 +8,13 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from _browser import Tabs, tabs
-from _common import BURST_FILES, Row, Server, median, ms, ratio, save_python, serve, times, wait_for
+from _common import BURST_FILES, Row, Server, median, ms, save_python, serve, times, wait_for
 
 T = TypeVar("T")
 APPS = ("fhr", "arel")
@@ -34,7 +34,9 @@ class Page:
 
 
 PLAIN = Page("plain page", "/", "templates/index.html", "template-v", "static/style.css")
-SCRIPTED = Page("scripted page (htmx, Alpine, form)", "/scripted", "templates/scripted.html", "scripted-v", "assets/app.css")
+SCRIPTED = Page(
+    "scripted page (htmx, Alpine, form)", "/scripted", "templates/scripted.html", "scripted-v", "assets/app.css"
+)
 
 
 @dataclass

@@ -116,8 +116,10 @@ def save_python(server: Server, i: int) -> tuple[float, float]:
 
 
 @contextmanager
-def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = True) -> Iterator[Server]:
-    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there."""
+def serve(
+    app: str, workdir: Path, *, reload: bool = True, access_log: bool = True, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there, `env` added."""
     root = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=workdir))  # unique, even for many servers of one app
     shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(APPS / app / "main.py", root / "main.py")
@@ -136,8 +138,7 @@ def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = Tr
         args += ["--reload", "--reload-dir", str(root)]
     if not access_log:
         args.append("--no-access-log")
-    env = {k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = {**{k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = workdir / f"{root.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)

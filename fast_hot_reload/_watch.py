@@ -17,6 +17,7 @@ from watchfiles import Change, DefaultFilter, awatch
 from ._broadcast import Broadcaster, Event, Kind
 from ._config import Config, OnReload
 from ._paths import under_roots
+from ._poll import Poller, poll_interval, polling_forced
 from ._python import python_changed
 from ._startup import announce as announce_startup
 
@@ -180,6 +181,8 @@ async def watch(
     watch_filter = ChangeFilter(config.ignore_patterns)
     warned = False
     pending: Callable[[], object] | None = None  # a publish held until the next watches are in place
+    # watchfiles' own polling loses saves made within a second of the one before: ours replaces it
+    poller = Poller(watch_filter, STEP_MS / 1000, DEBOUNCE_MS / 1000, poll_interval()) if polling_forced() else None
     while not stop.is_set():
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
@@ -190,15 +193,18 @@ async def watch(
         try:
             if missing:
                 raise FileNotFoundError(f"{', '.join(missing)} not found")
-            changes_seen = awatch(
-                *folders,
-                watch_filter=watch_filter,
-                step=STEP_MS,
-                debounce=DEBOUNCE_MS,
-                stop_event=stop,
-                recursive=False,
-                ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
-            )
+            if poller is not None:
+                changes_seen = poller.changes(folders, stop)
+            else:
+                changes_seen = awatch(
+                    *folders,
+                    watch_filter=watch_filter,
+                    step=STEP_MS,
+                    debounce=DEBOUNCE_MS,
+                    stop_event=stop,
+                    recursive=False,
+                    ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
+                )
             async with aclosing(changes_seen):  # leaving early must release the OS watches now
                 if pending is not None:
                     # no await from here to awatch's watches being set up: the woken clients run after that

@@ -280,9 +280,7 @@ def test_uvicorn_restarting_for_templates_gives_one_update(serve: Any, context: 
     assert len(tab.navigations) == navigations and tab.page.evaluate(READ_STATE) == KEPT
 
 
-def test_example_app_keeps_the_form_and_the_count_and_leaves_the_other_tab(
-    serve: Any, context: BrowserContext
-) -> None:
+def test_example_app_keeps_the_form_and_the_count_and_leaves_the_other_tab(serve: Any, context: BrowserContext) -> None:
     """The README's quick start, as a newcomer tries it: type, click, edit a template, look at the other tab."""
     server: Server = serve(str(Path(__file__).parent.parent / "example_app"))
     tab = open_tab(context, server.url + "/")

@@ -21,6 +21,12 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).parent  # an existing folder
 
 
+@pytest.fixture(autouse=True)
+def _no_forced_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the awatch path (inotify) is tested here, in any shell; tests/test_poll.py tests forced polling
+    monkeypatch.setenv("WATCHFILES_FORCE_POLLING", "false")
+
+
 # ---- classify ----
 
 
