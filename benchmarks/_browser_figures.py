@@ -243,3 +243,30 @@ def figure7(opts: Options) -> list[Row]:
 
 def _spread(counts: list[int]) -> str:
     return f"{min(counts)}" if min(counts) == max(counts) else f"{min(counts)}–{max(counts)}"
+
+
+def figure9(opts: Options) -> list[Row]:
+    """The morph's cost in Chromium on a 100 KB page: parse of the new render + the three-way merge."""
+    import _morph_figure
+
+    got = _morph_figure.measure(opts.browser, max(opts.repeats * 2, 10))
+    one, tenth = got["b_one_text_parse_next_plus_merge_ms"], got["c_tenth_parse_next_plus_merge_ms"]
+    ok = got["unplaced"] == 0 and got["landed"]
+    return [
+        Row(
+            f"9a morph, {got['page_kb']:.0f} KB page, one text changed: parse + merge (median)",
+            f"{one:.1f} ms (merge {got['b_one_text_merge_ms']:.1f})",
+            "—",
+            "—",
+            f"≤ {_morph_figure.TARGET_MS:.0f} ms",
+            one <= _morph_figure.TARGET_MS and ok,
+        ),
+        Row(
+            f"9b morph, same page, 10% changed ({got['c_changed']} operations): parse + merge (median)",
+            f"{tenth:.1f} ms (merge {got['c_tenth_merge_ms']:.1f})",
+            "—",
+            "—",
+            "—",
+            None if ok else False,
+        ),
+    ]

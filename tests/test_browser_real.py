@@ -253,6 +253,31 @@ def test_new_htmx_attributes_from_a_morph_work(serve: Any, context: BrowserConte
     assert tab.page.evaluate(READ_STATE)["name"] == KEPT["name"]
 
 
+def test_new_alpine_component_from_a_morph_works_and_permanent_stays(serve: Any, context: BrowserContext) -> None:
+    """Alpine sees a new x-data by itself; an element marked data-fhr-permanent keeps what a script put in it."""
+    server = serve_real(serve, "ws")
+    edit(server, "templates/index.html", '<div id="banner"></div>', '<div id="banner" data-fhr-permanent></div>')
+    tab = home(context, server)
+    tab.page.evaluate("document.getElementById('banner').textContent = 'a script put this here'")
+    edit(
+        server,
+        "templates/index.html",
+        '<div id="banner" data-fhr-permanent></div>',
+        '<div id="banner" data-fhr-permanent>server text</div>'
+        '<div x-data="{ on: false }"><button id="toggle" @click="on = !on">t</button>'
+        '<b id="state" x-text="on"></b></div>',
+    )
+    tab.page.wait_for_selector("#toggle", timeout=TIMEOUT * 1000)
+    tab.wait_text("state", "false")
+    tab.page.click("#toggle")
+    tab.wait_text("state", "true")
+    assert tab.text("banner") == "a script put this here" and tab.text("count") == "3"
+    moved = {"focus", "selection", "scroll"}  # the click moved them
+    assert {k: v for k, v in tab.page.evaluate(READ_STATE).items() if k not in moved} == {
+        k: v for k, v in KEPT.items() if k not in moved
+    }
+
+
 def test_full_reload_option_on_the_page(serve: Any, context: BrowserContext) -> None:
     server = serve_real(serve, "ws")
     edit(server, "templates/base.html", '<html lang="en">', '<html lang="en" data-fhr-full-reload>')
