@@ -20,8 +20,7 @@ ASCII_UNSAFE_CHARSET = re.compile(rb"utf-16|utf-32|ucs-2")  # the tag is ASCII: 
 PATHSEND_CHUNK = 64 * 1024
 INJECTED = "fast_hot_reload.injected"  # scope key: the tag is already in this response
 TEMPLATES_HEADER = b"x-hot-reload-templates"  # on htmx fragments: the templates they used, for their tab
-REFRESH_HEADER = b"x-hot-reload"  # on the client's own fetch of a page: no baseline kept for it
-NOT_PAGE, PAGE, REFRESH, FRAGMENT = range(4)  # what a request asks for, as far as the tag is concerned
+NOT_PAGE, PAGE, DOCUMENT, FRAGMENT = range(4)  # what a request asks for, as far as the tag is concerned
 
 
 class HotReloadMiddleware:
@@ -125,26 +124,27 @@ class HotReloadMiddleware:
         templates = runtime.template_paths(rendered)
         tag = runtime.tag(scope.get("root_path", ""), nonce.group(1).decode() if nonce else None, page, templates)
         # the client keeps the pages it fetches itself: only pages a tab opened need a baseline here
-        keep = None if kind == REFRESH else lambda chunks: runtime.pages.keep(page, chunks)
+        # a baseline is for a document a tab shows (its first three-way morph): not for fetches, the client's own
+        # included (it keeps what it fetched), nor for tools like wrk; browsers name their navigations
+        keep = (lambda chunks: runtime.pages.keep(page, chunks)) if kind == DOCUMENT else None
         return tag, keep
 
 
 def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:
-    """A browser asking for a page (browsers always say they accept HTML), our client's refresh, or an htmx fragment."""
+    """A page (browsers always say they accept HTML), a browser's navigation to one, or an htmx fragment."""
     kind = NOT_PAGE
-    refresh = False
+    document = fetch_dest = False
     for key, value in headers:  # ASGI request header names are lower-case: plain compares
         if key == b"accept":
             kind = PAGE if b"text/html" in value or b"*/*" in value else NOT_PAGE
         elif key == b"hx-request":
             return FRAGMENT
-        elif key == REFRESH_HEADER:
-            refresh = True
-    return REFRESH if refresh and kind == PAGE else kind
-
-
-def wants_page(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    return request_kind(headers) in (PAGE, REFRESH)
+        elif key == b"sec-fetch-dest":
+            document = value in (b"document", b"iframe")
+            fetch_dest = True
+        elif key == b"upgrade-insecure-requests" and not fetch_dest:
+            document = True  # what browsers send on a navigation where they send no Sec-Fetch (plain http, LAN)
+    return DOCUMENT if document and kind == PAGE else kind
 
 
 def with_templates(runtime: Runtime, message: Message, rendered: set[str]) -> Message:
@@ -152,7 +152,7 @@ def with_templates(runtime: Runtime, message: Message, rendered: set[str]) -> Me
     templates = runtime.template_paths(rendered)
     if not templates:
         return message
-    value = json.dumps(sorted(templates)).encode()
+    value = json.dumps(templates).encode()
     return {**message, "headers": [*message["headers"], (TEMPLATES_HEADER, value)]}
 
 

@@ -39,28 +39,52 @@ class OuterMiddleware:
         self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        # one substring test for everything that is not ours
+        ours = scope["type"] != "lifespan" and self.endpoints.marker in scope["path"]
+        if ours and await self.served_ours(scope, receive, send):
+            return
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        match, child = self.endpoints.matches(scope)  # a substring test for everything that is not ours
-        if match is Match.FULL:  # a wrong method goes on to the app's router, which answers 405
-            await self.serve_ours({**scope, **child}, receive, send)
-            return
-        state = scope.get("state") if scope["type"] == "http" else None
+        state = scope.get("state")
         runtime: Runtime | None = state.get(STATE_KEY) if state else None
         if runtime is None:
-            await self.app(scope, receive, send)  # switched off by the environment, or a websocket
+            await self.app(scope, receive, send)  # switched off by the environment
             return
-        if _browser_page(scope):
-            await ErrorPage(runtime, scope, send, self.hosts).run(self.app, receive)
-            return
+        page = _browser_page(scope["headers"])
+        failed: ErrorPage | None = None  # a browser page's 5xx, held until it is known why
+        started = False  # a response of the app's went out: an exception after it is the server's to log
 
-        def send_fresh(message: Message) -> Awaitable[None]:
+        def relay(message: Message) -> Awaitable[None]:
+            # a plain function on the way of every response: no coroutine or object of ours unless a 5xx is held
+            nonlocal failed, started
+            if failed is not None:
+                return failed.hold(message)
             if message["type"] == "http.response.start":
-                message = no_cache(message)
+                if page and message.get("status", 200) >= 500 and INJECTED not in scope:
+                    failed = ErrorPage(runtime, scope, send, self.hosts)
+                    return failed.hold(message)  # ServerErrorMiddleware's page, or the app's: it raises next, or ends
+                started = True
+                return send(no_cache(message))
             return send(message)
 
-        await self.app(scope, receive, send_fresh)
+        try:
+            await self.app(scope, receive, relay)
+        except Exception as exc:
+            if page and not started:
+                await (failed or ErrorPage(runtime, scope, send, self.hosts)).replace(
+                    partial(describe_exception, exc, runtime.config.roots)
+                )
+            raise  # the server logs it, as it would have without us
+        if failed is not None:  # a 5xx the app made on purpose, with no exception: show what it said
+            await failed.replace(failed.plain_details)
+
+    async def served_ours(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        match, child = self.endpoints.matches(scope)
+        if match is not Match.FULL:  # a wrong method goes on to the app's router, which answers 405
+            return False
+        await self.serve_ours({**scope, **child}, receive, send)
+        return True
 
     async def serve_ours(self, scope: Scope, receive: Receive, send: Send) -> None:
         SERVING_OURS.set(True)  # this task serves us alone: the server's log lines about it are not the app's
@@ -75,41 +99,21 @@ class OuterMiddleware:
 
 
 class ErrorPage:
-    """One browser page request: a 5xx start is held until it is known why, then our error page goes instead."""
+    """A browser page's 5xx, held until it is known why; then our error page goes out instead."""
 
     def __init__(self, runtime: Runtime, scope: Scope, send: Send, hosts: HostCheck) -> None:
         self.runtime = runtime
         self.scope = scope
         self.send = send
         self.hosts = hosts
-        self.started = False  # a start message went out: the response is the app's
-        self.held: list[Message] | None = None  # the app's own 5xx, until we know whether to replace it
+        self.held: list[Message] = []  # the app's own response, sent as it is where ours may not go
         self.body = b""
 
-    async def run(self, app: ASGIApp, receive: Receive) -> None:
-        try:
-            await app(self.scope, receive, self.relay)
-        except Exception as exc:
-            if not self.started:
-                await self.replace(partial(describe_exception, exc, self.runtime.config.roots))
-            raise  # the server logs it, as it would have without us
-        if self.held is not None:  # a 5xx the app made on purpose, with no exception: show what it said
-            await self.replace(self.plain_details)
-
-    def relay(self, message: Message) -> Awaitable[None]:
-        # a plain function on the way of every page: no coroutine of ours per message unless a 5xx is held
-        if self.held is not None:
-            self.held.append(message)
-            if message["type"] == "http.response.body" and len(self.body) < MAX_ERROR_BODY:
-                self.body += message.get("body", b"")
-            return _nothing()
-        if message["type"] == "http.response.start":
-            if message.get("status", 200) >= 500 and INJECTED not in self.scope:
-                self.held = [message]  # ServerErrorMiddleware's page, or the app's; it raises next, or ends
-                return _nothing()
-            self.started = True
-            message = no_cache(message)
-        return self.send(message)
+    def hold(self, message: Message) -> Awaitable[None]:
+        self.held.append(message)
+        if message["type"] == "http.response.body" and len(self.body) < MAX_ERROR_BODY:
+            self.body += message.get("body", b"")
+        return _nothing()
 
     def plain_details(self) -> dict[str, Any]:
         status = self.held[0].get("status", 500) if self.held else 500
@@ -127,7 +131,6 @@ class ErrorPage:
         }
 
     async def replace(self, details: Callable[[], dict[str, Any]]) -> None:
-        self.started = True
         if not self.hosts.allowed(self.scope):  # error details carry source lines: not for a rebound host
             for message in self.held or [_plain_500()]:
                 await self.send(message)
@@ -147,10 +150,10 @@ def _plain_500() -> Message:
     return {"type": "http.response.start", "status": 500, "headers": [(b"content-length", b"0")]}
 
 
-def _browser_page(scope: Scope) -> bool:
+def _browser_page(headers: list[tuple[bytes, bytes]]) -> bool:
     """A browser asking for a page (its navigations say text/html; API clients, `*/*`), not an htmx fragment."""
     accepts = False
-    for key, value in scope["headers"]:
+    for key, value in headers:
         if key == b"accept":
             accepts = b"text/html" in value
         elif key == b"hx-request":
@@ -160,6 +163,9 @@ def _browser_page(scope: Scope) -> bool:
 
 def no_cache(message: Message) -> Message:
     headers = message.get("headers", ())
-    if any(key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control") for key, _ in headers):
-        return message
-    return {**message, "headers": [*headers, NO_CACHE]}
+    for key, _ in headers:
+        if key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control"):
+            break  # the response says how to cache it: that stands
+    else:
+        return {**message, "headers": [*headers, NO_CACHE]}
+    return message

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ._broadcast import Broadcaster
 from ._client import render_client
@@ -12,6 +13,7 @@ from ._pages import PageStore
 from ._paths import under_roots
 
 STATE_KEY = "fast_hot_reload"  # where the lifespan leaves the Runtime in the app state
+K = TypeVar("K", bound=Hashable)
 CACHE_LIMIT = 1024  # entries in each small per-runtime cache below
 
 
@@ -22,34 +24,40 @@ class Runtime:
     config: Config
     broadcaster: Broadcaster
     pages: PageStore = field(default_factory=PageStore, compare=False, repr=False)
-    # built once, not per page: the tag's fixed start per root path, and each template file's shown path
-    _starts: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # built once, not per page: the tag's two fixed parts, and each template file's shown path
+    _heads: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
+    _tails: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict, compare=False, repr=False)
     _shown: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def script_url(self, root_path: str) -> str:
         _, digest = render_client(self.config)
         return f"{root_path}{self.config.url_prefix}/client.js?h={digest}"
 
-    def tag(self, root_path: str, nonce: str | None, page: int | None = None, templates: Iterable[str] = ()) -> bytes:
+    def tag(self, root_path: str, nonce: str | None, page: int | None = None, templates: tuple[str, ...] = ()) -> bytes:
         """The <script> tag for a page rendered now: the boot id and version it saw, its id and its templates."""
-        start = self._starts.get(root_path)
-        if start is None:
-            if len(self._starts) >= CACHE_LIMIT:
-                self._starts.clear()
+        version = self.broadcaster.version
+        head = self._heads.get((root_path, version))
+        if head is None:
             url = html.escape(self.script_url(root_path))
-            start = self._starts[root_path] = f'<script src="{url}" data-boot="{self.broadcaster.boot}"'
-        parts = [start, f' data-version="{self.broadcaster.version}"']
-        if page is not None:
-            parts.append(f' data-page="{page}"')
-        if templates:
-            parts.append(f' data-templates="{html.escape(json.dumps(sorted(templates)))}"')
-        if nonce:
-            parts.append(f' nonce="{html.escape(nonce)}"')
-        parts.append(" defer></script>")
-        return "".join(parts).encode()
+            head = _cached(
+                self._heads,
+                (root_path, version),
+                f'<script src="{url}" data-boot="{self.broadcaster.boot}" data-version="{version}"',
+            )
+        tail = self._tails.get((templates, nonce))
+        if tail is None:
+            names = f' data-templates="{html.escape(json.dumps(templates))}"' if templates else ""
+            tail = _cached(
+                self._tails,
+                (templates, nonce),
+                names + (f' nonce="{html.escape(nonce)}"' if nonce else "") + " defer></script>",
+            )
+        return f'{head} data-page="{page}"{tail}'.encode() if page is not None else f"{head}{tail}".encode()
 
-    def template_paths(self, files: Iterable[str]) -> list[str]:
+    def template_paths(self, files: Collection[str]) -> tuple[str, ...]:
         """The template files a page used, as event paths name them; files outside the watched folders never change."""
+        if not files:
+            return ()
         shown = []
         for file in files:
             if file not in self._shown:
@@ -58,4 +66,11 @@ class Runtime:
                 self._shown[file] = under_roots(file, self.config.roots)
             if (path := self._shown[file]) is not None:
                 shown.append(path)
-        return shown
+        return tuple(sorted(shown))
+
+
+def _cached(cache: dict[K, str], key: K, value: str) -> str:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()  # a new nonce per page would otherwise grow it without end
+    cache[key] = value
+    return value

@@ -516,3 +516,23 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     finally:
         signal.signal(signal.SIGTERM, before)
     assert heard == [True]  # called after uvicorn's handler had set should_exit
+
+
+@pytest.mark.parametrize(
+    ("headers", "kept"),
+    [
+        ({"sec-fetch-dest": "document", "upgrade-insecure-requests": "1"}, True),  # a navigation
+        ({"upgrade-insecure-requests": "1"}, True),  # a navigation where no Sec-Fetch is sent (plain http, LAN)
+        ({"sec-fetch-dest": "empty", "x-hot-reload": "refresh"}, False),  # the client's own fetch: it keeps it
+        ({}, False),  # a tool such as wrk or curl
+    ],
+)
+def test_baseline_is_kept_for_navigations_only(tmp_path: Path, headers: dict[str, str], kept: bool) -> None:
+    with LocalClient(make_app(tmp_path)) as client:
+        page = client.get("/", headers={"accept": "text/html", **headers}).text
+        (page_id,) = re.findall(r'data-page="(\d+)"', page)
+        baseline = client.get(f"/__hot_reload/page/{page_id}")
+    assert baseline.status_code == (200 if kept else 404)
+    if kept:
+        assert baseline.text == page and baseline.headers["content-type"].startswith("text/plain")
+        assert baseline.headers["cache-control"] == "no-store"
