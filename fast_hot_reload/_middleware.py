@@ -76,7 +76,7 @@ class HotReloadMiddleware:
         try:
             await self.app(scope, receive, send_page)
         finally:
-            RENDERED.reset(token)
+            RENDERED.reset(token)  # a server that runs requests one after another in one context sees no stale set
 
     def start_page(
         self, runtime: Runtime, scope: Scope, message: Message, rendered: set[str]

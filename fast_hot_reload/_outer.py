@@ -51,7 +51,6 @@ class OuterMiddleware:
         if runtime is None:
             await self.app(scope, receive, send)  # switched off by the environment
             return
-        page = _browser_page(scope["headers"])
         failed: ErrorPage | None = None  # a browser page's 5xx, held until it is known why
         started = False  # a response of the app's went out: an exception after it is the server's to log
 
@@ -61,7 +60,7 @@ class OuterMiddleware:
             if failed is not None:
                 return failed.hold(message)
             if message["type"] == "http.response.start":
-                if page and message.get("status", 200) >= 500 and INJECTED not in scope:
+                if message.get("status", 200) >= 500 and INJECTED not in scope and _browser_page(scope["headers"]):
                     failed = ErrorPage(runtime, scope, send, self.hosts)
                     return failed.hold(message)  # ServerErrorMiddleware's page, or the app's: it raises next, or ends
                 started = True
@@ -71,7 +70,7 @@ class OuterMiddleware:
         try:
             await self.app(scope, receive, relay)
         except Exception as exc:
-            if page and not started:
+            if not started and _browser_page(scope["headers"]):
                 await (failed or ErrorPage(runtime, scope, send, self.hosts)).replace(
                     partial(describe_exception, exc, runtime.config.roots)
                 )
@@ -162,10 +161,16 @@ def _browser_page(headers: list[tuple[bytes, bytes]]) -> bool:
 
 
 def no_cache(message: Message) -> Message:
-    headers = message.get("headers", ())
-    for key, _ in headers:
-        if key == b"cache-control" or (len(key) == 13 and key.lower() == b"cache-control"):
-            break  # the response says how to cache it: that stands
-    else:
-        return {**message, "headers": [*headers, NO_CACHE]}
-    return message
+    """The start message with `no-cache` added when only a heuristic would decide how long to cache it.
+
+    Browsers cache a response with no Cache-Control nor Expires for a share of its Last-Modified age
+    (StaticFiles' files): those get `no-cache`, so a reload revalidates them. Others stay as they are.
+    """
+    modified = False
+    for key, _ in message.get("headers", ()):
+        name = key if len(key) != 13 and len(key) != 7 else key.lower()
+        if name == b"last-modified":
+            modified = True
+        elif name == b"cache-control" or name == b"expires":
+            return message  # the response says how to cache it: that stands
+    return {**message, "headers": [*message["headers"], NO_CACHE]} if modified else message
