@@ -1,7 +1,8 @@
 // ---- overlay: errors shown over the page, in a shadow root, as text only ----
 const Overlay = (() => {
   const TAG = "fast-hot-reload-overlay";
-  const KINDS = { template: "Template error", syntax: "Syntax error", exception: "Server error" };
+  const KINDS = { template: "Template error", syntax: "Syntax error", exception: "Server error", http: "Server error",
+    gone: "Server unreachable" };
   const CSS = `
     :host {
       all: initial !important;
