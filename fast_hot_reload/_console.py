@@ -62,7 +62,7 @@ class BrowserConsole(logging.Handler):
         return True
 
     def text(self, record: logging.LogRecord) -> str:
-        text = f"{record.levelname} {record.name}: {record.getMessage()}"
+        text = f"{record.levelname} {record.name}: {record.getMessage().strip()}"
         if self.dropped:
             text = f"({self.dropped} more lines were held back) {text}"
             self.dropped = 0
