@@ -7,20 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from _chromium import CHROMIUM, CHROMIUM_ARGS
 from _common import wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/conftest.py, so that background tabs keep their timers
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 
 # Runs in every document before its own scripts. `seen[key]` is the wall-clock time (ms) at which
 # "title=<h1 text>", "message=<p text>" or "color=<h1 computed color>" was first true in this

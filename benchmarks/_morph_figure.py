@@ -10,19 +10,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from _chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOM = Path(__file__).parent.parent / "templates" / "client" / "morph.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/conftest.py (this figure needs none of the bench extras)
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 TARGET_MS = 15.0  # parse of NEXT + merge, for a 100 KB page
 
 
