@@ -7,20 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from _chromium import CHROMIUM, CHROMIUM_ARGS
 from _common import wait_for
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/conftest.py, so that background tabs keep their timers
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 
 # Runs in every document before its own scripts. `seen[key]` is the wall-clock time (ms) at which
 # "title=<h1 text>", "message=<p text>" or "color=<h1 computed color>" was first true in this
@@ -30,10 +18,12 @@ CHROMIUM_ARGS = [  # as tests/conftest.py, so that background tabs keep their ti
 INIT_SCRIPT = """
 (() => {
   const now = () => performance.timeOrigin + performance.now();
-  const bench = (window.__bench = { seen: {}, loads: 0, connected: 0, origin: performance.timeOrigin });
+  const bench = (window.__bench = { seen: {}, loads: 0, navs: 0, connected: 0, origin: performance.timeOrigin });
   try {
     bench.loads = Number(sessionStorage.getItem("bench-loads") || 0) + 1;
     sessionStorage.setItem("bench-loads", String(bench.loads));
+    bench.navs = Number(sessionStorage.getItem("bench-navs") || 0) + 1; // documents only, no refresh in place
+    sessionStorage.setItem("bench-navs", String(bench.navs));
   } catch {}
   const mark = (key) => { if (!(key in bench.seen)) bench.seen[key] = now(); };
   const check = () => {
@@ -122,6 +112,11 @@ class Tabs:
     def loads(self) -> list[int]:
         """Documents loaded so far in each tab."""
         counts = wait_for(lambda: (s := self.state("window.__bench?.loads")) and all(s) and s, what="load counters")
+        return [int(n) for n in counts]
+
+    def navigations(self) -> list[int]:
+        """Documents loaded so far in each tab, not counting updates in place."""
+        counts = wait_for(lambda: (s := self.state("window.__bench?.navs")) and all(s) and s, what="load counters")
         return [int(n) for n in counts]
 
     def wait_seen(self, key: str, timeout: float = 15.0) -> list[float]:

@@ -28,6 +28,8 @@ PAGE = APPS / "page"  # templates/, static/ and page.py: the same page for every
 WS_PATHS = {"fhr": "/__hot_reload/ws", "bare": "/__hot_reload/ws", "arel": "/hot-reload"}
 SSE_PATH = "/__hot_reload/events"
 BURST_FILES = 100  # templates/burst/part-NNN.html, rewritten all at once by figure 7
+VENDOR = HERE.parent / "tests" / ".vendor"  # htmx and Alpine, fetched from npm by `bash tests/vendor`
+VENDORED = ("htmx2.min.js", "alpine.min.js")
 
 
 def free_port() -> int:
@@ -114,11 +116,18 @@ def save_python(server: Server, i: int) -> tuple[float, float]:
 
 
 @contextmanager
-def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = True) -> Iterator[Server]:
-    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there."""
+def serve(
+    app: str, workdir: Path, *, reload: bool = True, access_log: bool = True, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there, `env` added."""
     root = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=workdir))  # unique, even for many servers of one app
     shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(APPS / app / "main.py", root / "main.py")
+    (root / "assets" / "vendor").mkdir(parents=True)
+    for name in VENDORED:
+        if not (VENDOR / name).is_file():
+            raise RuntimeError(f"{VENDOR / name} is missing: run `bash tests/vendor` (it fetches htmx and Alpine)")
+        shutil.copy(VENDOR / name, root / "assets" / "vendor" / name)
     burst = root / "templates" / "burst"
     burst.mkdir()
     for i in range(BURST_FILES):
@@ -129,8 +138,7 @@ def serve(app: str, workdir: Path, *, reload: bool = True, access_log: bool = Tr
         args += ["--reload", "--reload-dir", str(root)]
     if not access_log:
         args.append("--no-access-log")
-    env = {k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = {**{k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = workdir / f"{root.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -33,6 +33,7 @@ class Options:
     wrk_runs: int  # figure 5: wrk runs per pair and route
     wrk_seconds: int
     wrk_connections: int
+    saves: int = 100  # figure 8: template saves per watcher
 
 
 def restart(server: Server, i: int) -> float:

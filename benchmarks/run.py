@@ -1,6 +1,6 @@
 """Reproduce the fast-hot-reload figures, side by side with arel (or with no plugin), in one command.
 
-    python benchmarks/run.py [--only 1,2,...] [--tabs 3] [--clients 1000] [--repeats 10]
+    python benchmarks/run.py [--only 1,2,...] [--tabs 3] [--clients 1000] [--repeats 10] [--saves 100]
 
 Prints a table: figure, fast-hot-reload, arel or baseline, ratio, target, met. See benchmarks/README.md.
 """
@@ -21,6 +21,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import _browser_figures as bf
+import _poll_figure as pf
 import _server_figures as sf
 from _browser import launch
 from _common import Row, table
@@ -32,13 +33,19 @@ BROWSER_FIGURES: dict[int, Callable[[bf.Options], list[Row]]] = {
     2: bf.figure2,
     3: bf.figure3,
     7: bf.figure7,
+    9: bf.figure9,
 }
-SERVER_FIGURES: dict[int, Callable[[sf.Options], list[Row]]] = {4: sf.figure4, 5: sf.figure5, 6: sf.figure6}
+SERVER_FIGURES: dict[int, Callable[[sf.Options], list[Row]]] = {
+    4: sf.figure4,
+    5: sf.figure5,
+    6: sf.figure6,
+    8: pf.figure8,
+}
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="figures to run, e.g. 1,3 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="figures to run, e.g. 1,3 (default: all)")
     parser.add_argument("--tabs", type=int, default=3, help="browser tabs per app (figures 1, 2, 3, 7)")
     parser.add_argument("--clients", type=int, default=1000, help="clients for figure 6, half websocket, half SSE")
     parser.add_argument("--restart-clients", type=int, default=10, help="figure 4: websocket and as many SSE clients")
@@ -46,7 +53,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--ignored-folders", type=int, default=6000, help="figure 4b: folders in the project's node_modules and .venv"
     )
     parser.add_argument("--repeats", type=int, default=10, help="measurements per app and figure")
-    parser.add_argument("--idle-seconds", type=float, default=15.0, help="figure 6 idle CPU window (one ping period)")
+    parser.add_argument("--idle-seconds", type=float, default=15.0, help="figures 6 and 8c: idle CPU window")
+    parser.add_argument("--saves", type=int, default=100, help="figure 8: template saves per watcher")
     parser.add_argument("--wrk-pairs", type=int, default=8, help="figure 5: fresh pairs of servers (with, without)")
     parser.add_argument("--wrk-runs", type=int, default=3, help="figure 5: wrk runs per pair and route")
     parser.add_argument("--wrk-seconds", type=int, default=2, help="figure 5: length of one wrk run, whole seconds")
@@ -60,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = sorted({int(n) for n in args.only.split(",") if n.strip()})
     unknown = set(selected) - set(BROWSER_FIGURES) - set(SERVER_FIGURES)
     if unknown:
-        raise SystemExit(f"unknown figures {sorted(unknown)}: choose from 1-7")
+        raise SystemExit(f"unknown figures {sorted(unknown)}: choose from 1-9")
     # an editable install may have no .pyc (PYTHONDONTWRITEBYTECODE): compiled now, not at each server start,
     # as the peers in site-packages are
     compileall.compile_dir(Path(fast_hot_reload.__file__).parent, quiet=1)
@@ -86,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                         args.wrk_runs,
                         args.wrk_seconds,
                         args.wrk_connections,
+                        args.saves,
                     )
                     rows += SERVER_FIGURES[number](options)
             except Exception as exc:  # one broken figure must not hide the others

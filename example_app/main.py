@@ -23,9 +23,12 @@ templates = Jinja2Templates(directory=HERE / "templates")
 FastHotReload(app, watch_paths=[HERE])
 
 NOTES = [
-    "Edit templates/index.html: the page updates.",
-    "Edit static/style.css: the style changes in place, without a reload.",
-    "Edit main.py: the page updates once the server has restarted.",
+    "Type in the form and click the button, then edit templates/index.html or templates/partials/signup.html: "
+    "the page updates in place, and what you typed and the count stay.",
+    "Open /about in a second tab: edits to this page's templates leave it alone; edits to about.html update it.",
+    "Edit static/style.css: the style changes in place, without a reload; static/logo.svg: the logo, likewise.",
+    "Edit main.py: the page updates once the server has restarted. Break a template or main.py: the error shows "
+    "over the page, and the fix clears it.",
 ]
 
 

@@ -4,13 +4,15 @@ import json
 import secrets
 from collections import deque
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 
 Kind = Literal["css", "reload"]
 HISTORY = 64  # events kept to merge for clients that fell behind; older gaps become a reload
+RECENT = 16  # events a hello carries, so that a page rendered a moment ago catches up in place
 MAX_PATHS = 50  # paths carried by one event: enough to pick stylesheets, small on the wire
+NOTICES = 32  # notices kept for clients a little behind; a flood is thinned before it gets here
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,17 @@ class Event:
     version: int
     kind: Kind
     paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message for the clients connected at the time (a server log line, an error): not versioned, not replayed."""
+
+    seq: int
+    text: str
+
+    def sse(self) -> bytes:
+        return f"data: {self.text}\r\n\r\n".encode()  # no id: Last-Event-ID stays the version
 
 
 def sse_frame(version: int, data: str) -> bytes:
@@ -45,6 +58,9 @@ class Broadcaster:
         self._merged: dict[int, Event | None] = {}
         self._texts: dict[Event, str] = {}
         self._frames: dict[Event, bytes] = {}
+        self._hello: tuple[int, str] | None = None
+        self.notices = 0  # the sequence number of the last notice
+        self._notices: deque[Notice] = deque(maxlen=NOTICES)
 
     @property
     def closed(self) -> bool:
@@ -59,6 +75,16 @@ class Broadcaster:
         self._frames.clear()
         self._wake()
         return event
+
+    def notify(self, data: dict[str, Any]) -> None:
+        """Send `data` to every client connected now, beside the versioned events. Never blocks."""
+        self.notices += 1
+        self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot})))
+        self._wake()
+
+    def notice_after(self, seq: int) -> Notice | None:
+        """The oldest notice after `seq` still kept, or None."""
+        return next((n for n in self._notices if n.seq > seq), None)
 
     def tick(self) -> None:
         """Wake every subscriber for a keepalive, without a new version."""
@@ -81,11 +107,18 @@ class Broadcaster:
         missed = [e for e in self._history if e.version > version]
         complete = bool(missed) and missed[0].version == version + 1
         kind: Kind = "css" if complete and all(e.kind == "css" for e in missed) else "reload"
-        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths))[:MAX_PATHS]
+        # with a gap, nobody knows what changed: no paths, so the client reloads in full
+        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths))[:MAX_PATHS] if complete else ()
         return Event(self.version, kind, paths)
 
     def hello(self) -> str:
-        return json.dumps({"type": "hello", "boot": self.boot, "version": self.version})
+        """The greeting: boot id, version and the last few events, so a page a little behind catches up in place."""
+        if self._hello is None or self._hello[0] != self.version:
+            last = list(self._history)[-RECENT:]
+            recent = [{"version": e.version, "type": e.kind, "paths": list(e.paths)} for e in last]
+            data = {"type": "hello", "boot": self.boot, "version": self.version, "recent": recent}
+            self._hello = (self.version, json.dumps(data))
+        return self._hello[1]
 
     def message(self, event: Event) -> str:
         """The event as JSON text, for websockets."""
@@ -104,9 +137,14 @@ class Broadcaster:
         """A client's subscription, for `async with`: counted in `subscribers` until it ends."""
         return Subscription(self)
 
-    async def wait_beyond(self, version: int, ticks: int | None = None) -> None:
-        """Until a version after `version` exists, the broadcaster closes, or (given `ticks`) a tick comes."""
-        while self.version <= version and not self._closed and (ticks is None or self.ticks == ticks):
+    async def wait_beyond(self, version: int, ticks: int | None = None, notices: int | None = None) -> None:
+        """Until a version after `version` exists, the broadcaster closes, or (given them) a tick or a notice comes."""
+        while (
+            self.version <= version
+            and not self._closed
+            and (ticks is None or self.ticks == ticks)
+            and (notices is None or self.notices == notices)
+        ):
             await self._changed.wait()
 
     def _wake(self) -> None:
@@ -121,11 +159,12 @@ class Subscription:
     than a generator-based one.
     """
 
-    __slots__ = ("_broadcaster", "version")
+    __slots__ = ("_broadcaster", "notices", "version")
 
     def __init__(self, broadcaster: Broadcaster) -> None:
         self._broadcaster = broadcaster
         self.version = broadcaster.version
+        self.notices = broadcaster.notices
 
     async def __aenter__(self) -> Subscription:
         self._broadcaster.subscribers += 1
@@ -134,13 +173,19 @@ class Subscription:
     async def __aexit__(self, *exc_info: object) -> None:
         self._broadcaster.subscribers -= 1
 
-    async def next(self) -> Event | None:
-        """The merged event the client has not had yet; None when closed or on the next keepalive tick.
+    async def next(self) -> Event | Notice | None:
+        """A notice, else the merged event the client has not had yet; None when closed or on a keepalive tick.
 
         A tick from before the call does not count: the client has just been sent something.
         """
         broadcaster = self._broadcaster
-        await broadcaster.wait_beyond(self.version, broadcaster.ticks)
+        if broadcaster.notices == self.notices:
+            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices)
+        notice = broadcaster.notice_after(self.notices)
+        if notice is not None:
+            self.notices = notice.seq
+            return notice
+        self.notices = broadcaster.notices  # any it missed were dropped from the bounded list
         event = broadcaster.since(self.version)
         if event is not None:
             self.version = event.version

@@ -34,6 +34,7 @@ def client_settings(config: Config) -> dict[str, Any]:
         "reconnectMessage": config.ws_reconnect_message,
         "reconnectInterval": config.reconnect_interval,
         "maxPaths": MAX_PATHS,  # an event with this many paths may have lost some: reload in full
+        "fullReload": config.full_reload,
     }
 
 

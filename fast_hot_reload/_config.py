@@ -34,6 +34,9 @@ class Config:
     watch_paths: tuple[Path, ...] = ()
     ignore_patterns: tuple[str, ...] = ()
     url_prefix: str = DEFAULT_URL_PREFIX
+    allowed_hosts: tuple[str, ...] = ()
+    full_reload: bool = False
+    browser_logs: bool = True
 
     def __post_init__(self) -> None:
         if self.on_reload is not None and not callable(self.on_reload):
@@ -47,6 +50,10 @@ class Config:
         _check_prefix(self.url_prefix)
         for pattern in self.ignore_patterns:
             _check_type("ignore_patterns item", pattern, str)
+        for host in self.allowed_hosts:
+            _check_allowed_host(host)
+        _check_type("full_reload", self.full_reload, bool)
+        _check_type("browser_logs", self.browser_logs, bool)
         for path in self.watch_paths:
             if not path.exists():
                 raise ValueError(f"watch_paths: {str(path)!r} does not exist; create it or pass folders that exist")
@@ -96,6 +103,16 @@ def _check_interval(interval: float) -> None:
         raise ValueError(f"_ws_reconnect_interval must be a finite number of seconds above 0, got {interval!r}")
 
 
+def _check_allowed_host(host: object) -> None:
+    if not isinstance(host, str):
+        raise TypeError(f"allowed_hosts items must be str, got {type(host).__name__} {host!r}")
+    if host != "*" and not _HOST_RE.match(host.removeprefix(".")):
+        raise ValueError(
+            f"allowed_hosts items are host names such as 'devbox.local', '.example.test' (a domain and its "
+            f"subdomains) or '*' (any), without scheme, port or path; got {host!r}"
+        )
+
+
 def _check_prefix(prefix: str) -> None:
     _check_type("url_prefix", prefix, str)
     if not _PREFIX_RE.match(prefix):
@@ -116,12 +133,12 @@ def as_paths(watch_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[st
     return tuple(Path(p).resolve() for p in watch_paths)
 
 
-def as_patterns(ignore_patterns: str | Sequence[str]) -> tuple[str, ...]:
-    """Turn the ignore_patterns option into a tuple of glob patterns."""
+def as_patterns(ignore_patterns: str | Sequence[str], name: str = "ignore_patterns") -> tuple[str, ...]:
+    """Turn an option that takes one string or a list of them into a tuple."""
     if isinstance(ignore_patterns, str):
         return (ignore_patterns,)
     if not isinstance(ignore_patterns, Sequence):
-        raise TypeError(f"ignore_patterns must be a list of glob patterns, got {type(ignore_patterns).__name__}")
+        raise TypeError(f"{name} must be a list of strings, got {type(ignore_patterns).__name__}")
     return tuple(ignore_patterns)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 MARKER = b"</body"
 HOLD_LIMIT = 64 * 1024  # bytes held after a </body> before giving up on it and appending the tag
 
@@ -24,15 +26,28 @@ class TagInserter:
     """Streams a body through, putting `tag` before its last `</body` (any case) or at its end.
 
     Only the bytes from the latest `</body` on are held back (or the few that could start one),
-    so a streamed page is never buffered whole.
+    so a streamed page is never buffered whole. Given `keep`, it is handed the page as sent
+    (its chunks, not a copy) once the last one is out.
     """
 
-    def __init__(self, tag: bytes) -> None:
+    Keep = Callable[[list[bytes]], None]
+
+    def __init__(self, tag: bytes, keep: Keep | None = None) -> None:
         self.tag = tag
         self._held = b""
+        self._keep = keep
+        self._sent: list[bytes] = []
 
     def feed(self, chunk: bytes, last: bool = False) -> bytes:
         """The bytes that can be sent now; with `last`, everything, tag included."""
+        out = self._feed(chunk, last)
+        if self._keep is not None:
+            self._sent.append(out)
+            if last:
+                self._keep(self._sent)
+        return out
+
+    def _feed(self, chunk: bytes, last: bool) -> bytes:
         data = self._held + chunk if self._held else chunk
         at = last_marker(data)
         if last:

@@ -6,7 +6,7 @@ import signal
 import threading
 import types
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext, suppress
 from typing import Any
 
 import anyio
@@ -15,7 +15,9 @@ from starlette.types import Lifespan
 
 from ._broadcast import Broadcaster
 from ._config import Config, env_enabled
+from ._console import browser_console
 from ._state import STATE_KEY, Runtime
+from ._templates import hook_jinja
 from ._watch import watch
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
         if not env_enabled():
             yield {}  # switched off by the environment: the endpoints answer 404, pages stay untouched
             return
+        hook_jinja()
         broadcaster = Broadcaster()
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
@@ -39,7 +42,7 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
-                with on_exit_signal(broadcaster.close):
+                with on_exit_signal(broadcaster.close), forwarding_logs(config, broadcaster):
                     yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
                 stop.set()
@@ -111,6 +114,10 @@ def server_exiting() -> bool:
     """True once uvicorn (the server whose bound method handles SIGTERM) has been told to exit."""
     server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
     return getattr(server, "should_exit", False) is True
+
+
+def forwarding_logs(config: Config, broadcaster: Broadcaster) -> AbstractContextManager[None]:
+    return browser_console(broadcaster, config.roots) if config.browser_logs else nullcontext()
 
 
 def merge_lifespans(outer: Lifespan[Any], inner: Lifespan[Any]) -> Lifespan[Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Iterable, Sequence
@@ -10,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ._inject import TagInserter
 from ._manual import serve_lifespan
 from ._state import STATE_KEY, Runtime
+from ._templates import RENDERED
 
 logger = logging.getLogger(__name__)
 
@@ -17,6 +19,8 @@ NONCE_RE = re.compile(rb"'nonce-([A-Za-z0-9+/=_-]+)'")
 ASCII_UNSAFE_CHARSET = re.compile(rb"utf-16|utf-32|ucs-2")  # the tag is ASCII: these would garble it
 PATHSEND_CHUNK = 64 * 1024
 INJECTED = "fast_hot_reload.injected"  # scope key: the tag is already in this response
+TEMPLATES_HEADER = b"x-hot-reload-templates"  # on htmx fragments: the templates they used, for their tab
+NOT_PAGE, PAGE, DOCUMENT, FRAGMENT = range(4)  # what a request asks for, as far as the tag is concerned
 
 
 class HotReloadMiddleware:
@@ -34,8 +38,6 @@ class HotReloadMiddleware:
         ```
     """
 
-    errors_only = False
-
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -49,6 +51,7 @@ class HotReloadMiddleware:
             await self.app(scope, receive, send)  # switched off, or not an HTTP request
             return
         inserter: TagInserter | None = None
+        rendered: set[str] = set()  # the template files the response used, noted by the Jinja hook
 
         def send_page(message: Message) -> Awaitable[None]:
             # a plain function handing back the next awaitable: no coroutine of ours per message, so a
@@ -56,7 +59,7 @@ class HotReloadMiddleware:
             nonlocal inserter
             if inserter is None:
                 if message["type"] == "http.response.start" and is_html(message.get("headers", ())):
-                    message, inserter = self.start_page(runtime, scope, message)
+                    message, inserter = self.start_page(runtime, scope, message, rendered)
                 return send(message)
             if message["type"] == "http.response.body":
                 more = message.get("more_body", False)
@@ -69,12 +72,21 @@ class HotReloadMiddleware:
                 return _send_file(message["path"], file, send)
             return send(message)
 
-        await self.app(scope, receive, send_page)
+        token = RENDERED.set(rendered)
+        try:
+            await self.app(scope, receive, send_page)
+        finally:
+            RENDERED.reset(token)  # a server that runs requests one after another in one context sees no stale set
 
-    def start_page(self, runtime: Runtime, scope: Scope, message: Message) -> tuple[Message, TagInserter | None]:
+    def start_page(
+        self, runtime: Runtime, scope: Scope, message: Message, rendered: set[str]
+    ) -> tuple[Message, TagInserter | None]:
         """The start message to send, and the inserter for the body if this page gets the tag."""
         try:
-            tag = self.tag_for(runtime, scope, message.get("status", 200), message["headers"])
+            kind = request_kind(scope["headers"])
+            if kind == FRAGMENT:
+                return with_templates(runtime, message, rendered), None
+            tag, keep = self.tag_for(runtime, scope, kind, message.get("status", 200), message["headers"], rendered)
             if tag is None:
                 return message, None
             grow = len(tag)
@@ -84,47 +96,64 @@ class HotReloadMiddleware:
         except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message, None
-        scope[INJECTED] = True  # for an ErrorPageMiddleware further out: this page has its tag
+        scope[INJECTED] = True  # for the outer layer: this page has its tag
         # HEAD: the headers promise the tag, and there is no body to put it in
-        return {**message, "headers": headers}, TagInserter(tag) if scope.get("method") != "HEAD" else None
+        return {**message, "headers": headers}, TagInserter(tag, keep) if scope.get("method") != "HEAD" else None
 
     def tag_for(
-        self, runtime: Runtime, scope: Scope, status: int, headers: Sequence[tuple[bytes, bytes]]
-    ) -> bytes | None:
-        """The tag for this HTML response, or None when it is to be left alone."""
-        if status < 200 or status in (204, 304):
-            return None
-        if self.errors_only and (status < 500 or INJECTED in scope):
-            return None
-        if not wants_page(scope["headers"]):
-            return None
+        self,
+        runtime: Runtime,
+        scope: Scope,
+        kind: int,
+        status: int,
+        headers: Sequence[tuple[bytes, bytes]],
+        rendered: set[str],
+    ) -> tuple[bytes | None, TagInserter.Keep | None]:
+        """The tag for this HTML response (None when it is to be left alone), and where to keep the page."""
+        if status < 200 or status in (204, 304) or kind == NOT_PAGE:
+            return None, None
         fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
         if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
-            return None
+            return None, None
         if fields.get(b"content-encoding", b"identity").lower() != b"identity":
             logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
-            return None
+            return None, None
         policy = fields.get(b"content-security-policy")
         nonce = NONCE_RE.search(policy) if policy else None
-        return runtime.tag(scope.get("root_path", ""), nonce.group(1).decode() if nonce else None)
+        page = runtime.pages.new_id()
+        templates = runtime.template_paths(rendered)
+        tag = runtime.tag(scope.get("root_path", ""), nonce.group(1).decode() if nonce else None, page, templates)
+        # the client keeps the pages it fetches itself: only pages a tab opened need a baseline here
+        # a baseline is for a document a tab shows (its first three-way morph): not for fetches, the client's own
+        # included (it keeps what it fetched), nor for tools like wrk; browsers name their navigations
+        keep = (lambda chunks: runtime.pages.keep(page, chunks)) if kind == DOCUMENT else None
+        return tag, keep
 
 
-class ErrorPageMiddleware(HotReloadMiddleware):
-    """Outside Starlette's ServerErrorMiddleware: its debug traceback page gets the tag too, so a
-    tab showing it updates once the fix is saved. Pages the inner middleware handled are left alone."""
-
-    errors_only = True
-
-
-def wants_page(headers: Iterable[tuple[bytes, bytes]]) -> bool:
-    """A browser asking for a page: it accepts HTML (browsers always say so), and it is not htmx after a fragment."""
-    accepts = False
+def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:
+    """A page (browsers always say they accept HTML), a browser's navigation to one, or an htmx fragment."""
+    kind = NOT_PAGE
+    document = fetch_dest = False
     for key, value in headers:  # ASGI request header names are lower-case: plain compares
         if key == b"accept":
-            accepts = b"text/html" in value or b"*/*" in value
+            kind = PAGE if b"text/html" in value or b"*/*" in value else NOT_PAGE
         elif key == b"hx-request":
-            return False
-    return accepts
+            return FRAGMENT
+        elif key == b"sec-fetch-dest":
+            document = value in (b"document", b"iframe")
+            fetch_dest = True
+        elif key == b"upgrade-insecure-requests" and not fetch_dest:
+            document = True  # what browsers send on a navigation where they send no Sec-Fetch (plain http, LAN)
+    return DOCUMENT if document and kind == PAGE else kind
+
+
+def with_templates(runtime: Runtime, message: Message, rendered: set[str]) -> Message:
+    """An htmx fragment names the templates it used, so that its tab updates when they change."""
+    templates = runtime.template_paths(rendered)
+    if not templates:
+        return message
+    value = json.dumps(templates).encode()
+    return {**message, "headers": [*message["headers"], (TEMPLATES_HEADER, value)]}
 
 
 def is_html(headers: Iterable[tuple[bytes, bytes]]) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from ._config import (
     DEFAULT_RECONNECT_INTERVAL,
@@ -18,8 +19,10 @@ from ._config import (
     env_enabled,
 )
 from ._endpoints import Endpoints
+from ._hosts import HostCheck
 from ._lifespan import merge_lifespans
-from ._middleware import ErrorPageMiddleware, HotReloadMiddleware
+from ._middleware import HotReloadMiddleware
+from ._outer import OuterMiddleware
 from ._router import create_router
 
 logger = logging.getLogger(__name__)
@@ -46,6 +49,12 @@ class FastHotReload:
         watch_paths: folders or files to watch; the working directory by default.
         ignore_patterns: glob patterns of file or folder names (or paths) to ignore, added to the defaults.
         url_prefix: where the endpoints live.
+        allowed_hosts: host names the app is browsed under besides IPs, `localhost` and `*.localhost`
+            (`.example.test` for a domain and its subdomains, `*` for any): others get no hot reload
+            and no error details, which closes DNS rebinding.
+        full_reload: True makes every change a plain full reload (no morph); a page can ask for that
+            itself with `<html data-fhr-full-reload>`.
+        browser_logs: False keeps the app's warnings and errors out of the tabs' consoles.
         enabled: False (or FAST_HOT_RELOAD=0 in the environment) adds nothing at all.
 
     Example:
@@ -70,6 +79,9 @@ class FastHotReload:
         watch_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
         ignore_patterns: str | Sequence[str] = (),
         url_prefix: str = DEFAULT_URL_PREFIX,
+        allowed_hosts: str | Sequence[str] = (),
+        full_reload: bool = False,
+        browser_logs: bool = True,
         enabled: bool = True,
     ) -> None:
         if not isinstance(app, Starlette):
@@ -88,6 +100,9 @@ class FastHotReload:
             watch_paths=as_paths(watch_paths),
             ignore_patterns=as_patterns(ignore_patterns),
             url_prefix=url_prefix,
+            allowed_hosts=as_patterns(allowed_hosts, "allowed_hosts"),
+            full_reload=full_reload,
+            browser_logs=browser_logs,
         )
         self.enabled = env_enabled() and enabled  # the variable is checked even when the code says off
         if not self.enabled:
@@ -96,13 +111,19 @@ class FastHotReload:
         _check_app(app, self.config.url_prefix)
         app.state.fast_hot_reload = self
         router = create_router(self.config)
-        app.router.routes.append(Endpoints(self.config.url_prefix, router.routes))
+        endpoints = Endpoints(self.config.url_prefix, router.routes)
+        app.router.routes.append(endpoints)  # answered by the outer layer; listed here for url_path_for and tools
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
         app.user_middleware.append(Middleware(HotReloadMiddleware))
-        # and, with debug on, outermost for the traceback page alone, which ServerErrorMiddleware makes out there
+        # and outermost: our endpoints before the user's middleware, and error pages outside ServerErrorMiddleware
         build = app.build_middleware_stack
-        setattr(app, "build_middleware_stack", lambda: ErrorPageMiddleware(build()) if app.debug else build())  # noqa: B010
+        hosts = HostCheck(self.config.allowed_hosts, self.config.ws_host_override)
+
+        def build_stack() -> ASGIApp:
+            return OuterMiddleware(build(), endpoints, hosts)
+
+        setattr(app, "build_middleware_stack", build_stack)  # noqa: B010
 
 
 def _check_app(app: Starlette, prefix: str) -> None:

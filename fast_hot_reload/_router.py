@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response, WebSocket
 from sse_starlette import EventSourceResponse
 from starlette.websockets import WebSocketDisconnect
 
-from ._broadcast import Broadcaster, sse_frame
+from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
 from ._compat import SSE_PING_OFF, quiet_while_stopping
 from ._config import Config, env_enabled
@@ -76,8 +76,17 @@ def create_router(config: Config) -> APIRouter:
         # our headers, not the release's defaults (no-cache before sse-starlette 2.1.3): HEAD and GET agree
         return EventSourceResponse(stream, headers=SSE_HEADERS, ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
 
+    async def page_baseline(request: Request) -> Response:
+        # the page as this server sent it to a tab: the base of that tab's first three-way morph
+        runtime = _runtime(request.scope)
+        html = runtime.pages.get(request.path_params["page"]) if runtime is not None else None
+        if html is None:
+            return Response(status_code=404, headers={"Cache-Control": "no-store"})
+        return Response(html, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+
     # plain Starlette routes: they work the same in a FastAPI app and in a bare Starlette one
     router.add_route(prefix + "/client.js", client_script, methods=["GET", "HEAD"], include_in_schema=False)
+    router.add_route(prefix + "/page/{page:int}", page_baseline, include_in_schema=False)
     router.add_websocket_route(prefix + "/ws", websocket_events)
     router.add_route(prefix + "/events", sse_events, include_in_schema=False)
     return router
@@ -103,10 +112,10 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
         with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
             await websocket.send_text(broadcaster.hello())
             while True:
-                event = await subscription.next()  # None: a keepalive tick
+                item = await subscription.next()  # None: a keepalive tick
                 if broadcaster.closed:
                     break
-                text = broadcaster.message(event) if event else WS_PING
+                text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
                 with anyio.fail_after(SEND_TIMEOUT):
                     await websocket.send_text(text)
         tg.cancel_scope.cancel()
@@ -126,9 +135,11 @@ async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
     async with broadcaster.subscribe() as subscription:
         yield sse_frame(broadcaster.version, broadcaster.hello())
         while not broadcaster.closed:
-            event = await subscription.next()
-            if event is not None:
-                yield broadcaster.sse(event)
+            item = await subscription.next()
+            if isinstance(item, Notice):
+                yield item.sse()
+            elif item is not None:
+                yield broadcaster.sse(item)
             elif not broadcaster.closed:
                 yield SSE_PING  # a keepalive tick
 

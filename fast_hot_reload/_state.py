@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 import html
+import json
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ._broadcast import Broadcaster
 from ._client import render_client
 from ._config import Config
+from ._pages import PageStore
+from ._paths import under_roots
 
 STATE_KEY = "fast_hot_reload"  # where the lifespan leaves the Runtime in the app state
-TAG_CACHE = 64
+K = TypeVar("K", bound=Hashable)
+CACHE_LIMIT = 1024  # entries in each small per-runtime cache below
 
 
 @dataclass(frozen=True)
@@ -17,25 +23,54 @@ class Runtime:
 
     config: Config
     broadcaster: Broadcaster
-    # the same few tags again and again (a new one per change): built once each, not per page
-    _tags: dict[tuple[str, str | None, int], bytes] = field(default_factory=dict, compare=False, repr=False)
+    pages: PageStore = field(default_factory=PageStore, compare=False, repr=False)
+    # built once, not per page: the tag's two fixed parts, and each template file's shown path
+    _heads: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
+    _tails: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict, compare=False, repr=False)
+    _shown: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def script_url(self, root_path: str) -> str:
         _, digest = render_client(self.config)
         return f"{root_path}{self.config.url_prefix}/client.js?h={digest}"
 
-    def tag(self, root_path: str, nonce: str | None) -> bytes:
-        """The <script> tag for a page rendered now: it carries the boot id and version it saw."""
-        key = (root_path, nonce, self.broadcaster.version)
-        tag = self._tags.get(key)
-        if tag is None:
-            if len(self._tags) >= TAG_CACHE:
-                self._tags.clear()  # a new nonce per page would otherwise grow it without end
-            tag = self._tags[key] = _tag(self.script_url(root_path), self.broadcaster.boot, key[2], nonce)
-        return tag
+    def tag(self, root_path: str, nonce: str | None, page: int | None = None, templates: tuple[str, ...] = ()) -> bytes:
+        """The <script> tag for a page rendered now: the boot id and version it saw, its id and its templates."""
+        version = self.broadcaster.version
+        head = self._heads.get((root_path, version))
+        if head is None:
+            url = html.escape(self.script_url(root_path))
+            head = _cached(
+                self._heads,
+                (root_path, version),
+                f'<script src="{url}" data-boot="{self.broadcaster.boot}" data-version="{version}"',
+            )
+        tail = self._tails.get((templates, nonce))
+        if tail is None:
+            names = f' data-templates="{html.escape(json.dumps(templates))}"' if templates else ""
+            tail = _cached(
+                self._tails,
+                (templates, nonce),
+                names + (f' nonce="{html.escape(nonce)}"' if nonce else "") + " defer></script>",
+            )
+        return f'{head} data-page="{page}"{tail}'.encode() if page is not None else f"{head}{tail}".encode()
+
+    def template_paths(self, files: Collection[str]) -> tuple[str, ...]:
+        """The template files a page used, as event paths name them; files outside the watched folders never change."""
+        if not files:
+            return ()
+        shown = []
+        for file in files:
+            if file not in self._shown:
+                if len(self._shown) >= CACHE_LIMIT:
+                    self._shown.clear()
+                self._shown[file] = under_roots(file, self.config.roots)
+            if (path := self._shown[file]) is not None:
+                shown.append(path)
+        return tuple(sorted(shown))
 
 
-def _tag(url: str, boot: str, version: int, nonce: str | None) -> bytes:
-    nonce_attr = f' nonce="{html.escape(nonce)}"' if nonce else ""
-    attributes = f'src="{html.escape(url)}" data-boot="{boot}" data-version="{version}"{nonce_attr}'
-    return f"<script {attributes} defer></script>".encode()
+def _cached(cache: dict[K, str], key: K, value: str) -> str:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()  # a new nonce per page would otherwise grow it without end
+    cache[key] = value
+    return value

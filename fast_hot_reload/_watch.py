@@ -16,6 +16,10 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from ._broadcast import Broadcaster, Event, Kind
 from ._config import Config, OnReload
+from ._paths import under_roots
+from ._poll import Poller, poll_interval, polling_forced
+from ._python import python_changed
+from ._startup import announce as announce_startup
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +32,24 @@ ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 IGNORED_DIRS = (*DefaultFilter.ignore_dirs, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
 IGNORED_FILES = (
     *DefaultFilter.ignore_entity_patterns,
-    r"\.py[cdiow]?$",  # Python is uvicorn --reload's job: the restart reloads the tabs
+    r"\.py[iw]$",
     r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
     r"^4913$",  # vim's write probe
-    r"\.(tmp|crswap|kate-swp|bak|orig)$",
+    r"\.tmp[\w.-]*$",  # atomic saves: x.html.tmp, x.html.tmp123, x.html.tmp.4567
+    r"\.\d{6,}$",  # npm's write-file-atomic: x.css.2731467812
+    r"\.(crswap|kate-swp|bak|orig|swpx|swx)$",
     r"^#.*#$",  # emacs autosave
+    r"^\.~lock\.",  # LibreOffice
     r"^\.goutputstream-",  # gedit
 )
+IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".bmp")
 
 
 class ChangeFilter(DefaultFilter):
-    """watchfiles' default filter, plus data and editor files, Python sources and the user's globs."""
+    """watchfiles' default filter, plus data and editor files and the user's globs.
+
+    Python sources pass: they are not broadcast, but checked before the server restarts for them.
+    """
 
     ignore_dirs = IGNORED_DIRS
     ignore_entity_patterns = IGNORED_FILES
@@ -99,19 +110,17 @@ def new_folders(changes: set[tuple[Change, str]]) -> bool:
 
 
 def classify(paths: Iterable[str]) -> Kind:
-    """Stylesheets alone are swapped in place; anything else reloads the page."""
+    """Stylesheets alone are swapped in place; for anything else the client looks at the paths."""
     return "css" if all(p.lower().endswith(".css") for p in paths) else "reload"
+
+
+def is_python(path: str) -> bool:
+    return path.endswith(".py")
 
 
 def relative(path: str, roots: tuple[Path, ...]) -> str:
     """The path as the browser may see it: relative to its watch root, never absolute."""
-    changed = PurePath(path)
-    for root in roots:
-        if changed == root:
-            return changed.name  # a watched file, or the watched folder itself
-        if root in changed.parents:
-            return changed.relative_to(root).as_posix()
-    return changed.name
+    return under_roots(path, roots) or PurePath(path).name
 
 
 async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
@@ -130,19 +139,25 @@ async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
         logger.warning("on_reload ran over %g s; the browsers reload without waiting for it", ON_RELOAD_TIMEOUT)
 
 
-async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event:
-    return announce(config, broadcaster, await before_publish(config, changes))
+async def publish_changes(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> Event | None:
+    return announce(config, broadcaster, await before_publish(config, broadcaster, changes))
 
 
-async def before_publish(config: Config, changes: set[tuple[Change, str]]) -> list[str]:
-    """The changed paths, once the user's on_reload has seen them."""
+async def before_publish(config: Config, broadcaster: Broadcaster, changes: set[tuple[Change, str]]) -> list[str]:
+    """The changed paths to broadcast, once Python files went to their own check and on_reload has seen them."""
     paths = sorted({path for _, path in changes})
-    if config.on_reload is not None:
+    python = [p for p in paths if is_python(p)]
+    if python:
+        await python_changed(config, broadcaster, python)
+        paths = [p for p in paths if not is_python(p)]
+    if paths and config.on_reload is not None:
         await call_on_reload(config.on_reload, paths)
     return paths
 
 
-def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Event:
+def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Event | None:
+    if not paths:
+        return None  # Python alone: the server restarts for it, and the restart updates the tabs
     shown = tuple(relative(p, config.roots) for p in paths)
     event = broadcaster.publish(classify(paths), shown)
     logger.info("%s (v%d): %s", "stylesheet swap" if event.kind == "css" else "reload", event.version, ", ".join(shown))
@@ -166,23 +181,30 @@ async def watch(
     watch_filter = ChangeFilter(config.ignore_patterns)
     warned = False
     pending: Callable[[], object] | None = None  # a publish held until the next watches are in place
+    # watchfiles' own polling loses saves made within a second of the one before: ours replaces it
+    poller = Poller(watch_filter, STEP_MS / 1000, DEBOUNCE_MS / 1000, poll_interval()) if polling_forced() else None
     while not stop.is_set():
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
+        if started is not _nothing:
+            announce_startup(config, len(folders))
         started()
         started = _nothing
         try:
             if missing:
                 raise FileNotFoundError(f"{', '.join(missing)} not found")
-            changes_seen = awatch(
-                *folders,
-                watch_filter=watch_filter,
-                step=STEP_MS,
-                debounce=DEBOUNCE_MS,
-                stop_event=stop,
-                recursive=False,
-                ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
-            )
+            if poller is not None:
+                changes_seen = poller.changes(folders, stop)
+            else:
+                changes_seen = awatch(
+                    *folders,
+                    watch_filter=watch_filter,
+                    step=STEP_MS,
+                    debounce=DEBOUNCE_MS,
+                    stop_event=stop,
+                    recursive=False,
+                    ignore_permission_denied=True,  # one unreadable folder must not blind the whole tree
+                )
             async with aclosing(changes_seen):  # leaving early must release the OS watches now
                 if pending is not None:
                     # no await from here to awatch's watches being set up: the woken clients run after that
@@ -191,7 +213,8 @@ async def watch(
                 async for changes in changes_seen:
                     if new_folders(changes):
                         # watch the new folders before anyone reloads: files written in them come after
-                        pending = partial(announce, config, broadcaster, await before_publish(config, changes))
+                        paths = await before_publish(config, broadcaster, changes)
+                        pending = partial(announce, config, broadcaster, paths)
                         break
                     await publish_changes(config, broadcaster, changes)
                     if not all(root.exists() for root in roots):

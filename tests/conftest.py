@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient, WebSocketTestSession
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,6 +29,23 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 APPS = Path(__file__).parent / "apps"
+VENDOR = Path(__file__).parent / ".vendor"  # htmx and Alpine, fetched from npm by tests/vendor (tests/run calls it)
+VENDORED = ("htmx1.min.js", "htmx2.min.js", "alpine.min.js")
+
+
+class LocalClient(TestClient):
+    """A TestClient addressed to `localhost`, as a browser on the developer's machine is.
+
+    The hot reload endpoints refuse other hosts (DNS rebinding), and Starlette's default is `testserver`.
+    """
+
+    def __init__(self, app: Any, base_url: str = "http://localhost", **kwargs: Any) -> None:
+        super().__init__(app, base_url=base_url, **kwargs)
+
+    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
+        return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
+
+
 # `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on
 FASTAPI_CLI = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
 
@@ -105,22 +123,31 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def start(
-        app: str = "site", *, env: dict[str, str] | None = None, command: str = "uvicorn", reload: bool = True
+        app: str = "site",
+        *,
+        env: dict[str, str] | None = None,
+        command: str = "uvicorn",
+        reload: bool = True,
+        args: tuple[str, ...] = (),
     ) -> Server:
-        root = tmp_path / app
+        source = APPS / app if not Path(app).is_absolute() else Path(app)  # an app of tests/apps, or a folder
+        root = tmp_path / source.name
         if not root.exists():
-            shutil.copytree(APPS / app, root)
+            shutil.copytree(source, root, ignore=shutil.ignore_patterns("__pycache__"))
+            if (source / "static").is_dir() and source.parent == APPS:
+                vendor(root / "static" / "vendor")
         port = free_port()
-        log_path = tmp_path / f"{app}-{port}.log"
+        log_path = tmp_path / f"{source.name}-{port}.log"
         if command == "fastapi":
-            args = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
+            argv = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
         else:
-            args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
+            argv = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
             if reload:
-                args += ["--reload", "--reload-dir", str(root)]
+                argv += ["--reload", "--reload-dir", str(root)]
+            argv += args
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         with log_path.open("wb") as log:
-            process = subprocess.Popen(args, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(argv, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         server = Server(root, port, process, log_path, env or {})
         servers.append(server)
         wait_for(lambda: server.answers() or process.poll() is not None, timeout=30, what="the server to answer")
@@ -130,6 +157,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.stop()
+
+
+def vendor(folder: Path) -> None:
+    """Copy the browser libraries into an app's static folder; missing ones mean tests/vendor has not run."""
+    missing = [name for name in VENDORED if not (VENDOR / name).is_file()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing from {VENDOR}: run `bash tests/vendor` (tests/run does)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in VENDORED:
+        shutil.copyfile(VENDOR / name, folder / name)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from contextlib import AsyncExitStack
 import anyio
 import pytest
 
-from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, Broadcaster, Event, Subscription
+from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, RECENT, Broadcaster, Event, Subscription
 
 pytestmark = pytest.mark.anyio
 
@@ -28,10 +28,20 @@ async def next_with_tick(broadcaster: Broadcaster, subscription: Subscription) -
 
 async def test_hello_is_json_with_boot_and_version() -> None:
     broadcaster = Broadcaster()
-    assert json.loads(broadcaster.hello()) == {"type": "hello", "boot": broadcaster.boot, "version": 0}
+    assert json.loads(broadcaster.hello()) == {"type": "hello", "boot": broadcaster.boot, "version": 0, "recent": []}
     assert len(broadcaster.boot) == 16 and int(broadcaster.boot, 16) >= 0
     broadcaster.publish("reload", ("a.html",))
-    assert json.loads(broadcaster.hello())["version"] == 1
+    hello = json.loads(broadcaster.hello())
+    assert hello["version"] == 1
+    assert hello["recent"] == [{"version": 1, "type": "reload", "paths": ["a.html"]}]
+
+
+async def test_hello_carries_the_last_events_only() -> None:
+    broadcaster = Broadcaster()
+    for n in range(RECENT + 3):
+        broadcaster.publish("css", (f"{n}.css",))
+    recent = json.loads(broadcaster.hello())["recent"]
+    assert [e["version"] for e in recent] == list(range(4, RECENT + 4))
 
 
 async def test_boot_ids_differ_between_instances() -> None:

@@ -20,7 +20,7 @@ from .test_browser import (
     BADGE,
     CONNECTED,
     MODES,
-    PREFIX,
+    REFRESHED,
     TIMEOUT,
     css_edit_swaps,
     edit,
@@ -166,8 +166,9 @@ def test_syntax_error_keeps_page_and_fix_reloads_once(serve: Any, context: Brows
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_change_before_client_connects_reloads_on_connect(serve: Any, context: BrowserContext, mode: str) -> None:
-    """Page rendered at version N, template edited before its client connects: hello N+1 reloads it."""
+def test_change_before_client_connects_updates_on_connect(serve: Any, context: BrowserContext, mode: str) -> None:
+    """Page rendered at version N, template edited before its client connects: hello N+1 (with the last events)
+    refreshes it in place."""
     server: Server = serve(env={"FHR_MODE": mode})
     held: list[Route] = []
 
@@ -193,15 +194,16 @@ def test_change_before_client_connects_reloads_on_connect(serve: Any, context: B
     assert page.evaluate("document.getElementById('title').textContent") == "template-v1"
     held[0].continue_()
     tab.wait_text("title", "template-v2")
-    latency(f"edit before connect, reload on hello ({mode})", started)
-    assert f"{PREFIX} Reloading: files changed while disconnected" in tab.logs
+    latency(f"edit before connect, refreshed on hello ({mode})", started)
+    assert f"{REFRESHED}templates/index.html" in tab.logs
+    assert len(tab.navigations) == 1
     tab.wait_connected()
 
 
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("mode", MODES)
 def test_change_while_disconnected_is_not_lost(serve: Any, context: BrowserContext, mode: str) -> None:
-    """The network drops (the server lives on), a template changes, the network comes back: the tab reloads."""
+    """The network drops (the server lives on), a template changes, the network comes back: the tab catches up."""
     server: Server = serve(env={"FHR_MODE": mode})
     proxy = Proxy(server.port)
     try:
@@ -217,10 +219,9 @@ def test_change_while_disconnected_is_not_lost(serve: Any, context: BrowserConte
         assert tab.updates() == updates
         proxy.resume()
         tab.wait_text("title", "template-v2")
-        latency(f"edit during outage, reload on reconnect ({mode}, incl. backoff)", started)
-        assert f"{PREFIX} Reloading: files changed while disconnected" in tab.logs
-        tab.wait_connected(times=2)  # a full reload: a new page
-        assert tab.page.query_selector(BADGE) is None
+        latency(f"edit during outage, refreshed on reconnect ({mode}, incl. backoff)", started)
+        assert f"{REFRESHED}templates/index.html" in tab.logs  # in place, from the events the hello carries
+        tab.page.wait_for_selector(BADGE, state="detached", timeout=TIMEOUT * 1000)
         css_edit_swaps(tab, server, "rgb(0, 0, 255)", "rgb(255, 0, 0)", "rgb(255, 0, 0)", f"css swap ({mode})")
         assert tab.updates() == updates + 1, tab.navigations
     finally:

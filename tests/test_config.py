@@ -7,10 +7,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from fast_hot_reload import FastHotReload, hot_reload_router
 from fast_hot_reload._config import Config
+
+from .conftest import LocalClient
 
 
 @pytest.fixture(autouse=True)
@@ -174,14 +175,14 @@ def test_app_that_already_started() -> None:
     def index() -> str:
         return "ok"
 
-    assert TestClient(app).get("/").status_code == 200
+    assert LocalClient(app).get("/").status_code == 200
     with pytest.raises(RuntimeError, match="already started"):
         FastHotReload(app)
 
 
 def test_starlette_app_that_already_started() -> None:
     app = Starlette()
-    TestClient(app).get("/")
+    LocalClient(app).get("/")
     with pytest.raises(RuntimeError, match="already started"):
         FastHotReload(app)
 

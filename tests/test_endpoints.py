@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse as StarletteHTML
 from starlette.routing import Route
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware, _compat, hot_reload_router
@@ -25,8 +24,13 @@ from fast_hot_reload._client import render_client
 from fast_hot_reload._router import NOT_RUNNING, _sse_stream
 from fast_hot_reload._state import Runtime
 
+from .conftest import LocalClient
+
 PAGE = "<html><head><title>t</title></head><body><h1>hi</h1></body></html>"
-SCRIPT_RE = re.compile(r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)"( nonce="[^"]*")? defer>')
+SCRIPT_RE = re.compile(
+    r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)" data-page="\d+"(?: data-templates="[^"]*")?'
+    r'( nonce="[^"]*")? defer>'
+)
 
 
 @pytest.fixture(autouse=True)
@@ -50,12 +54,12 @@ def make_app(tmp_path: Path, **options: Any) -> FastAPI:
     return app
 
 
-def runtime_of(client: TestClient) -> Runtime:
+def runtime_of(client: LocalClient) -> Runtime:
     runtime: Runtime = client.app_state["fast_hot_reload"]
     return runtime
 
 
-def publish(client: TestClient, kind: str, *paths: str) -> None:
+def publish(client: LocalClient, kind: str, *paths: str) -> None:
     # the broadcaster lives on the app's event loop thread: publish there
     runtime = runtime_of(client)
     client.portal.call(lambda: runtime.broadcaster.publish(kind, paths))  # type: ignore[union-attr,arg-type]
@@ -66,7 +70,7 @@ def publish(client: TestClient, kind: str, *paths: str) -> None:
 
 def test_page_gets_the_script_and_it_is_served(tmp_path: Path) -> None:
     app = make_app(tmp_path, ws_message_prefix="[HR test]", ws_connected_message="Hello there")
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         page = client.get("/")
         src, boot, version, nonce = SCRIPT_RE.search(page.text).groups()  # type: ignore[union-attr]
         assert page.text.count("<script") == 1
@@ -86,7 +90,7 @@ def test_page_gets_the_script_and_it_is_served(tmp_path: Path) -> None:
 
 def test_script_hash_matches_its_content(tmp_path: Path) -> None:
     app = make_app(tmp_path)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
         text = client.get(src).text
     script, digest = render_client(runtime_config(app))
@@ -99,14 +103,14 @@ def runtime_config(app: FastAPI) -> Any:
 
 @pytest.mark.parametrize("query", ["", "?h=", "?h=stale", "?x=1"])
 def test_script_without_the_right_hash_is_not_cached(tmp_path: Path, query: str) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         response = client.get("/__hot_reload/client.js" + query)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-cache"
 
 
 def test_script_head(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         get = client.get("/__hot_reload/client.js")
         head = client.head("/__hot_reload/client.js")
     assert head.status_code == 200
@@ -117,18 +121,18 @@ def test_script_head(tmp_path: Path) -> None:
 
 def test_options_reach_the_script(tmp_path: Path) -> None:
     app = make_app(tmp_path, ws_host_override="custom_host", ws_port_override=8000, _ws_reconnect_interval=7)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         text = client.get("/__hot_reload/client.js").text
     assert '"wsHost": "custom_host"' in text and '"wsPort": 8000' in text and '"reconnectInterval": 7' in text
 
 
 def test_sse_transport_in_the_script(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path, use_alternate_config=True)) as client:
+    with LocalClient(make_app(tmp_path, use_alternate_config=True)) as client:
         assert '"transport": "sse"' in client.get("/__hot_reload/client.js").text
 
 
 def test_custom_url_prefix(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path, url_prefix="/dev/hr")) as client:
+    with LocalClient(make_app(tmp_path, url_prefix="/dev/hr")) as client:
         src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
         assert src.startswith("/dev/hr/client.js?h=")
         assert client.get(src).status_code == 200
@@ -136,13 +140,13 @@ def test_custom_url_prefix(tmp_path: Path) -> None:
 
 
 def test_root_path_in_script_src(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path), root_path="/sub") as client:
+    with LocalClient(make_app(tmp_path), root_path="/sub") as client:
         src = SCRIPT_RE.search(client.get("/").text).group(1)  # type: ignore[union-attr]
     assert src.startswith("/sub/__hot_reload/client.js?h=")
 
 
 def test_endpoints_404_when_lifespan_did_not_run(tmp_path: Path) -> None:
-    client = TestClient(make_app(tmp_path))  # no `with`: no lifespan, so no Runtime
+    client = LocalClient(make_app(tmp_path))  # no `with`: no lifespan, so no Runtime
     assert client.get("/__hot_reload/client.js").status_code == 404
     assert client.get("/__hot_reload/events").status_code == 404
     assert client.get("/").text == PAGE
@@ -152,9 +156,9 @@ def test_endpoints_404_when_lifespan_did_not_run(tmp_path: Path) -> None:
 
 
 def test_websocket_hello_then_event(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+    with LocalClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
         broadcaster = runtime_of(client).broadcaster
-        assert ws.receive_json() == {"type": "hello", "boot": broadcaster.boot, "version": 0}
+        assert ws.receive_json() == {"type": "hello", "boot": broadcaster.boot, "version": 0, "recent": []}
         publish(client, "css", "static/a.css")
         assert ws.receive_json() == {"type": "css", "boot": broadcaster.boot, "version": 1, "paths": ["static/a.css"]}
         publish(client, "reload", "index.html")
@@ -163,14 +167,14 @@ def test_websocket_hello_then_event(tmp_path: Path) -> None:
 
 
 def test_websocket_hello_carries_the_current_version(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         publish(client, "reload", "a.html")
         with client.websocket_connect("/__hot_reload/ws") as ws:
             assert ws.receive_json()["version"] == 1
 
 
 def test_websocket_survives_client_frames(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+    with LocalClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
         ws.receive_json()
         ws.send_text("x" * 1_000_000)
         ws.send_bytes(b"\x00\xff" * 1000)
@@ -180,13 +184,13 @@ def test_websocket_survives_client_frames(tmp_path: Path) -> None:
 
 
 def test_runtime_is_in_request_state(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         assert client.get("/boot").json() == {"boot": runtime_of(client).broadcaster.boot, "version": 0}
 
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "https://testserver.evil.example", "null", "file://"])
 def test_websocket_foreign_origin_refused(tmp_path: Path, origin: str) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         with (
             pytest.raises(WebSocketDisconnect) as refused,
             client.websocket_connect("/__hot_reload/ws", headers={"origin": origin}),
@@ -199,19 +203,20 @@ def test_websocket_foreign_origin_refused(tmp_path: Path, origin: str) -> None:
 @pytest.mark.parametrize(
     ("server", "origin"),
     [
-        ("testserver", "http://testserver"),
-        ("testserver", "https://testserver:8443"),
+        ("localhost", "http://localhost"),
+        ("localhost", "https://localhost:8443"),
+        ("app.localhost:8000", "http://app.localhost:8000"),
         ("localhost:8000", "http://127.0.0.1:8000"),
         ("127.0.0.1:8000", "http://localhost:3000"),
         ("[::1]:8000", "http://localhost:8000"),
-        ("testserver", None),
+        ("localhost", None),
     ],
 )
 def test_websocket_same_origin_accepted(tmp_path: Path, server: str, origin: str | None) -> None:
     # the Host header, not the URL: Starlette's TestClient before 0.37 cannot parse an IPv6 URL
     headers = {"host": server, **({"origin": origin} if origin else {})}
     with (
-        TestClient(make_app(tmp_path)) as client,
+        LocalClient(make_app(tmp_path)) as client,
         client.websocket_connect("/__hot_reload/ws", headers=headers) as ws,
     ):
         assert ws.receive_json()["type"] == "hello"
@@ -219,7 +224,7 @@ def test_websocket_same_origin_accepted(tmp_path: Path, server: str, origin: str
 
 def test_websocket_host_override_origin_accepted(tmp_path: Path) -> None:
     app = make_app(tmp_path, ws_host_override="custom_host", ws_port_override=8000)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         with client.websocket_connect("/__hot_reload/ws", headers={"origin": "http://custom_host:3000"}) as ws:
             assert ws.receive_json()["type"] == "hello"
         with (
@@ -240,7 +245,9 @@ async def test_sse_stream_hello_then_event() -> None:
     boot = broadcaster.boot.encode()
     with anyio.fail_after(5):
         hello = await anext(stream)
-        assert hello == b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1}\r\n\r\n' % boot
+        recent = b'[{"version": 1, "type": "reload", "paths": ["old.html"]}]'
+        expected = b'id: 1\r\ndata: {"type": "hello", "boot": "%s", "version": 1, "recent": %s}\r\n\r\n'
+        assert hello == expected % (boot, recent)
         assert broadcaster.subscribers == 1
         broadcaster.publish("css", ("a.css",))
         event = await anext(stream)
@@ -286,7 +293,7 @@ async def test_sse_stream_pings_on_a_tick() -> None:
 
 
 def test_sse_head_answers_at_once_without_a_stream(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path, use_alternate_config=True)) as client:
+    with LocalClient(make_app(tmp_path, use_alternate_config=True)) as client:
         head = client.head("/__hot_reload/events")
         assert head.status_code == 200
         assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -297,7 +304,7 @@ def test_sse_head_answers_at_once_without_a_stream(tmp_path: Path) -> None:
 
 def test_sse_endpoint_404_without_runtime(tmp_path: Path) -> None:
     app = make_app(tmp_path, use_alternate_config=True)
-    assert TestClient(app).get("/__hot_reload/events").status_code == 404
+    assert LocalClient(app).get("/__hot_reload/events").status_code == 404
 
 
 # ---- wiring ----
@@ -313,7 +320,7 @@ def test_manual_wiring_injects_and_serves(tmp_path: Path, monkeypatch: pytest.Mo
 
     app.include_router(hot_reload_router)
     app.add_middleware(HotReloadMiddleware)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         page = client.get("/").text
         src = SCRIPT_RE.search(page).group(1)  # type: ignore[union-attr]
         assert page.count("<script") == 1
@@ -330,7 +337,7 @@ def test_router_whose_lifespan_never_ran_says_so(
         monkeypatch.setenv("FAST_HOT_RELOAD", switch)
     app = FastAPI()
     app.include_router(hot_reload_router)
-    client = TestClient(app)  # not entered: no lifespan runs, as under a server with lifespans off
+    client = LocalClient(app)  # not entered: no lifespan runs, as under a server with lifespans off
     assert client.get("/__hot_reload/client.js").status_code == 404
     said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert said == ([NOT_RUNNING] if warned else []), said  # switched off on purpose: nothing to say
@@ -352,7 +359,7 @@ def test_own_lifespan_keeps_its_state(tmp_path: Path) -> None:
         return {"db": request.state.db, "hot": type(request.state.fast_hot_reload).__name__}
 
     FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert events == ["startup"]
         assert client.get("/state").json() == {"db": "connected", "hot": "Runtime"}
         assert client.get("/__hot_reload/client.js").status_code == 200
@@ -370,13 +377,13 @@ def test_own_lifespan_without_state(tmp_path: Path) -> None:
 
     app = FastAPI(lifespan=lifespan)
     FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert client.get("/__hot_reload/client.js").status_code == 200
     assert events == ["startup", "shutdown"]
 
 
 def test_shutdown_closes_the_broadcaster(tmp_path: Path) -> None:
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         broadcaster = runtime_of(client).broadcaster
         assert not broadcaster.closed
     assert broadcaster.closed
@@ -392,25 +399,25 @@ def starlette_app(tmp_path: Path) -> Starlette:
 
 
 def test_starlette_app_page_and_websocket(tmp_path: Path) -> None:
-    with TestClient(starlette_app(tmp_path)) as client:
+    with LocalClient(starlette_app(tmp_path)) as client:
         assert SCRIPT_RE.search(client.get("/").text)
         with client.websocket_connect("/__hot_reload/ws") as ws:
             assert ws.receive_json()["type"] == "hello"
 
 
 def test_starlette_app_serves_client_js(tmp_path: Path) -> None:
-    with TestClient(starlette_app(tmp_path)) as client:
+    with LocalClient(starlette_app(tmp_path)) as client:
         assert client.get("/__hot_reload/client.js").status_code == 200
         assert client.head("/__hot_reload/client.js").status_code == 200
 
 
 def test_starlette_app_events_404_without_runtime(tmp_path: Path) -> None:
-    assert TestClient(starlette_app(tmp_path)).get("/__hot_reload/events").status_code == 404
+    assert LocalClient(starlette_app(tmp_path)).get("/__hot_reload/events").status_code == 404
 
 
 def test_a_stopping_server_turns_new_clients_away_without_a_hello(tmp_path: Path) -> None:
     """Once the server is told to exit, new clients must back off until the next server answers."""
-    with TestClient(make_app(tmp_path)) as client:
+    with LocalClient(make_app(tmp_path)) as client:
         runtime = runtime_of(client)
         client.portal.call(runtime.broadcaster.close)  # type: ignore[union-attr]
         with client.websocket_connect("/__hot_reload/ws") as ws, pytest.raises(WebSocketDisconnect) as closed:
@@ -444,7 +451,7 @@ def test_an_idle_websocket_gets_keepalive_pings(tmp_path: Path, monkeypatch: pyt
     import fast_hot_reload._lifespan as lifespan_module
 
     monkeypatch.setattr(lifespan_module, "PING_INTERVAL", 0.05)
-    with TestClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
+    with LocalClient(make_app(tmp_path)) as client, client.websocket_connect("/__hot_reload/ws") as ws:
         assert ws.receive_json()["type"] == "hello"
         assert ws.receive_json() == {"type": "ping"}
         assert ws.receive_json() == {"type": "ping"}  # one per tick, for as long as the client stays
@@ -508,6 +515,26 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     finally:
         signal.signal(signal.SIGTERM, before)
     assert heard == [True]  # called after uvicorn's handler had set should_exit
+
+
+@pytest.mark.parametrize(
+    ("headers", "kept"),
+    [
+        ({"sec-fetch-dest": "document", "upgrade-insecure-requests": "1"}, True),  # a navigation
+        ({"upgrade-insecure-requests": "1"}, True),  # a navigation where no Sec-Fetch is sent (plain http, LAN)
+        ({"sec-fetch-dest": "empty", "x-hot-reload": "refresh"}, False),  # the client's own fetch: it keeps it
+        ({}, False),  # a tool such as wrk or curl
+    ],
+)
+def test_baseline_is_kept_for_navigations_only(tmp_path: Path, headers: dict[str, str], kept: bool) -> None:
+    with LocalClient(make_app(tmp_path)) as client:
+        page = client.get("/", headers={"accept": "text/html", **headers}).text
+        (page_id,) = re.findall(r'data-page="(\d+)"', page)
+        baseline = client.get(f"/__hot_reload/page/{page_id}")
+    assert baseline.status_code == (200 if kept else 404)
+    if kept:
+        assert baseline.text == page and baseline.headers["content-type"].startswith("text/plain")
+        assert baseline.headers["cache-control"] == "no-store"
 
 
 @pytest.mark.parametrize("exiting", [True, False])

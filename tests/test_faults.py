@@ -92,6 +92,12 @@ async def test_syntax_error_leaves_no_server_until_the_fix_is_saved(serve: Any) 
     async with listen(server) as listener:
         log_start = len(server.log())
         server.edit("main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v1" +')
+        # the running server checks the save before the reloader replaces it, and tells the tabs what is wrong
+        error = await listener.next(RESTART_TIMEOUT)
+        assert error["type"] == "error", error
+        details = error["details"]
+        assert (details["kind"], details["title"], details["location"]["file"]) == ("syntax", "SyntaxError", "main.py")
+        assert details["location"]["line"] == 18 and details["frames"] == []
         with pytest.raises(ConnectionClosed) as closed:
             await listener.next(RESTART_TIMEOUT)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012

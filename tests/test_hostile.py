@@ -277,6 +277,7 @@ async def test_half_open_and_abruptly_dropped_sockets_harm_nobody(serve: Any) ->
             event = await watcher.next()
             assert event == {"type": "css", "boot": watcher.hello["boot"], "version": 1, "paths": ["watched/style.css"]}
             async with listen(server, "sse") as late:
-                assert late.hello == {"type": "hello", "boot": watcher.hello["boot"], "version": 1}
+                recent = [{"version": 1, "type": "css", "paths": ["watched/style.css"]}]
+                assert late.hello == {"type": "hello", "boot": watcher.hello["boot"], "version": 1, "recent": recent}
             assert idle.fileno() >= 0 and partial.fileno() >= 0  # both were open the whole time
     assert_clean_log(server)

@@ -14,15 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import StreamingResponse
-from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._config import Config
 from fast_hot_reload._inject import TagInserter
-from fast_hot_reload._middleware import ErrorPageMiddleware
 from fast_hot_reload._state import STATE_KEY, Runtime
+
+from .conftest import LocalClient
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>"
 
@@ -114,7 +114,7 @@ async def through(app: ASGIApp, **scope_options: Any) -> tuple[list[Message], by
     """Run `app` under the middleware; return the messages and the tag it should have used."""
     runtime = new_runtime()
     messages = await run(HotReloadMiddleware(app), make_scope(runtime, **scope_options))
-    return messages, runtime.tag(scope_options.get("root_path", ""), None)
+    return messages, runtime.tag(scope_options.get("root_path", ""), None, page=1)  # the runtime's first page
 
 
 async def untouched(app: ASGIApp, **scope_options: Any) -> None:
@@ -310,7 +310,7 @@ async def test_csp_nonce_is_copied() -> None:
     messages = await run(
         HotReloadMiddleware(replay(start(content_security_policy=csp), body(PAGE))), make_scope(runtime)
     )
-    tag = runtime.tag("", "abc")
+    tag = runtime.tag("", "abc", page=1)
     assert b' nonce="abc" ' in tag
     assert body_of(messages) == inject(PAGE, tag)
 
@@ -441,7 +441,7 @@ def page_app(tmp_path: Path, gzip_first: bool | None) -> FastAPI:
 
     @app.get("/runtime")
     def runtime(request: Request) -> dict[str, str]:
-        return {"tag": request.state.fast_hot_reload.tag(request.scope["root_path"], None).decode()}
+        return {"tag": request.state.fast_hot_reload.tag(request.scope["root_path"], None, page=1).decode()}
 
     app.state.big = big
     if gzip_first:
@@ -455,7 +455,7 @@ def page_app(tmp_path: Path, gzip_first: bool | None) -> FastAPI:
 @pytest.mark.parametrize("gzip_first", [True, False], ids=["gzip-before", "gzip-after"])
 def test_gzip_gets_a_page_with_the_tag(tmp_path: Path, gzip_first: bool) -> None:
     app = page_app(tmp_path, gzip_first)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         tag = client.get("/runtime").json()["tag"].encode()
         response = client.get("/", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
@@ -465,7 +465,7 @@ def test_gzip_gets_a_page_with_the_tag(tmp_path: Path, gzip_first: bool) -> None
 
 def test_compressed_inside_is_passed_through(tmp_path: Path) -> None:
     app = page_app(tmp_path, gzip_first=None)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         response = client.get("/gz", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert response.content == app.state.big
@@ -475,7 +475,7 @@ def test_compressed_inside_is_passed_through(tmp_path: Path) -> None:
 def test_file_response_html(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_bytes(PAGE)
     app = page_app(tmp_path, gzip_first=None)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         tag = client.get("/runtime").json()["tag"].encode()
         response = client.get("/file")
     assert response.headers["content-type"].startswith("text/html")
@@ -491,7 +491,7 @@ def test_json_route_untouched_through_test_client(tmp_path: Path) -> None:
         return {"html": "<html><body></body></html>"}
 
     FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         response = client.get("/api")
     assert json.loads(response.content) == {"html": "<html><body></body></html>"}
     assert response.headers["content-length"] == str(len(response.content))
@@ -576,32 +576,3 @@ async def test_clients_that_do_not_ask_for_html_get_the_page_untouched(headers: 
 async def test_clients_that_accept_html_get_the_tag(accept: bytes) -> None:
     messages, tag = await through(replay(start(), body(PAGE)), headers=[(b"accept", accept)])
     assert body_of(messages) == inject(PAGE, tag)
-
-
-def test_debug_traceback_page_gets_exactly_one_tag(tmp_path: Path) -> None:
-    """ServerErrorMiddleware makes its page outside the user's middleware: it still gets the tag, once."""
-    app = FastAPI(debug=True)
-
-    @app.get("/boom")
-    def boom() -> None:
-        raise RuntimeError("kaboom")
-
-    @app.get("/error-page", response_class=HTMLResponse)
-    def error_page() -> HTMLResponse:
-        return HTMLResponse(PAGE, status_code=500)
-
-    FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        traceback_page = client.get("/boom", headers={"accept": "text/html"})
-        assert traceback_page.status_code == 500 and "kaboom" in traceback_page.text
-        assert traceback_page.text.count("/__hot_reload/client.js") == 1
-        assert int(traceback_page.headers["content-length"]) == len(traceback_page.content)
-        own_error_page = client.get("/error-page", headers={"accept": "text/html"})
-        assert own_error_page.text.count("/__hot_reload/client.js") == 1
-
-
-def test_without_debug_there_is_no_outer_error_page_layer(tmp_path: Path) -> None:
-    app = FastAPI()
-    FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app):
-        assert not isinstance(app.middleware_stack, ErrorPageMiddleware)

@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+
+from .conftest import LocalClient
 
 PAGE = "<html><head><title>t</title></head><body><h1>hi</h1></body></html>"
 
@@ -23,7 +24,7 @@ def make_app() -> FastAPI:
     return app
 
 
-def assert_untouched(client: TestClient) -> None:
+def assert_untouched(client: LocalClient) -> None:
     page = client.get("/")
     assert page.status_code == 200
     assert page.text == PAGE
@@ -55,7 +56,7 @@ def test_switched_off_adds_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert app.user_middleware == middleware
     assert app.router.lifespan_context is lifespan
     assert getattr(app.state, "fast_hot_reload", None) is None
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert_untouched(client)
 
 
@@ -77,7 +78,7 @@ def test_manual_wiring_switched_off_by_env(monkeypatch: pytest.MonkeyPatch, tmp_
     app = make_app()
     app.include_router(hot_reload_router)
     app.add_middleware(HotReloadMiddleware)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert "fast_hot_reload" not in client.app_state
         assert_untouched(client)
         assert client.head("/__hot_reload/client.js").status_code == 404
@@ -90,5 +91,5 @@ def test_manual_middleware_without_router_passes_through(monkeypatch: pytest.Mon
     monkeypatch.delenv("FAST_HOT_RELOAD", raising=False)
     app = make_app()
     app.add_middleware(HotReloadMiddleware)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         assert_untouched(client)

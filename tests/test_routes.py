@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from starlette.routing import BaseRoute, Match
-from starlette.testclient import TestClient
 from starlette.types import Scope
 
 from fast_hot_reload import FastHotReload
 from fast_hot_reload._endpoints import Endpoints
+
+from .conftest import LocalClient
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +32,7 @@ def app_with_catch_all(tmp_path: Path) -> FastAPI:
 
 
 def test_own_routes_win_over_a_catch_all_added_later(tmp_path: Path) -> None:
-    with TestClient(app_with_catch_all(tmp_path)) as client:
+    with LocalClient(app_with_catch_all(tmp_path)) as client:
         script = client.get("/__hot_reload/client.js")
         assert script.headers["content-type"].startswith("application/javascript")
         with client.websocket_connect("/__hot_reload/ws") as ws:
@@ -45,7 +46,7 @@ def test_own_routes_win_over_a_catch_all_added_later(tmp_path: Path) -> None:
 def test_wrong_method_on_an_endpoint_is_405(tmp_path: Path) -> None:
     app = FastAPI()
     FastHotReload(app, watch_paths=tmp_path)
-    with TestClient(app) as client:
+    with LocalClient(app) as client:
         response = client.post("/__hot_reload/client.js")
         assert response.status_code == 405
         assert "GET" in response.headers["allow"]
@@ -55,7 +56,7 @@ def test_endpoints_resolve_by_name_and_under_a_root_path(tmp_path: Path) -> None
     app = FastAPI()
     FastHotReload(app, watch_paths=tmp_path)
     assert app.url_path_for("client_script") == "/__hot_reload/client.js"
-    with TestClient(app, root_path="/sub") as client:
+    with LocalClient(app, root_path="/sub") as client:
         assert client.get("/sub/__hot_reload/client.js").status_code == 200
 
 

@@ -26,7 +26,7 @@ CONNECT_TIMEOUT = 5.0
 EVENT_TIMEOUT = 5.0  # a file edit reaches every client well within this
 RESTART_TIMEOUT = 20.0  # uvicorn --reload: old worker down, new one imported and answering
 RETRY_PAUSE = 0.05  # between connection attempts while a server restarts
-MESSAGE_TYPES = {"hello", "css", "reload", "ping"}
+MESSAGE_TYPES = {"hello", "css", "reload", "ping", "error", "server-log"}
 BAD_LOG_LINES = ("Waiting for connections to close", "ERROR", "Traceback")
 
 
@@ -55,6 +55,7 @@ def check_message(text: str | bytes, server: Server) -> dict[str, Any]:
     assert message["type"] in MESSAGE_TYPES, message
     if message["type"] != "ping":
         assert isinstance(message["boot"], str) and int(message["boot"], 16) >= 0, message
+    if message["type"] in ("hello", "css", "reload"):
         assert isinstance(message["version"], int) and message["version"] >= 0, message
     for path in message.get("paths", []):
         assert not PurePosixPath(path).is_absolute() and not PureWindowsPath(path).is_absolute(), message
@@ -210,7 +211,7 @@ async def test_hello_then_change_event(
 ) -> None:
     server: Server = serve()
     async with listen(server, transport) as listener:
-        assert listener.hello == {"type": "hello", "boot": listener.hello["boot"], "version": 0}
+        assert listener.hello == {"type": "hello", "boot": listener.hello["boot"], "version": 0, "recent": []}
         assert len(listener.hello["boot"]) >= 16
         server.edit(relative, old, new)
         event = await listener.next()
@@ -232,7 +233,8 @@ async def test_both_transports_at_once_get_the_same_events(serve: Any) -> None:
         assert from_ws == from_sse
         assert from_ws["type"] == "css" and from_ws["version"] == 2
     async with listen(server, "ws") as ws, listen(server, "sse") as sse:
-        assert ws.hello == sse.hello == {"type": "hello", "boot": from_ws["boot"], "version": 2}
+        assert ws.hello == sse.hello
+        assert (ws.hello["version"], [e["version"] for e in ws.hello["recent"]]) == (2, [1, 2])
     assert_clean_log(server)
 
 
@@ -333,7 +335,7 @@ async def test_manual_wiring_serves_pages_events_and_restarts(serve: Any) -> Non
     async with listen(server, "ws") as ws, listen(server, "sse") as sse:
         assert ws.hello == sse.hello and ws.hello["version"] == 0
         server.edit("templates/index.html", "template-v1", "template-v2")
-        expected = {**ws.hello, "type": "reload", "version": 1, "paths": ["templates/index.html"]}
+        expected = {"type": "reload", "boot": ws.hello["boot"], "version": 1, "paths": ["templates/index.html"]}
         assert await ws.next() == await sse.next() == expected
         edit_python(server, 1)
         with pytest.raises(ConnectionClosed) as closed:

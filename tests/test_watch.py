@@ -21,6 +21,12 @@ pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).parent  # an existing folder
 
 
+@pytest.fixture(autouse=True)
+def _no_forced_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the awatch path (inotify) is tested here, in any shell; tests/test_poll.py tests forced polling
+    monkeypatch.setenv("WATCHFILES_FORCE_POLLING", "false")
+
+
 # ---- classify ----
 
 
@@ -103,7 +109,7 @@ def test_relative_never_absolute(path: str, roots: tuple[Path, ...]) -> None:
 @pytest.mark.parametrize(
     "path",
     [
-        "/p/app.py",
+        "/p/app.pyc",
         "/p/app.pyc",
         "/p/sub/mod.pyi",
         "/p/.git/config",
@@ -169,8 +175,36 @@ def test_filter_user_patterns(pattern: str, ignored: str, kept: str) -> None:
 
 def test_filter_applies_to_all_change_kinds() -> None:
     for change in Change:
-        assert ChangeFilter()(change, "/p/a.py") is False
+        assert ChangeFilter()(change, "/p/a.pyc") is False
         assert ChangeFilter()(change, "/p/a.html") is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x.html.tmp",
+        "x.html.tmp123",
+        "x.html.tmp.4567",
+        ".x.html.swp",
+        ".x.html.swx",
+        "x.html~",
+        "style.css.2731467812",
+        ".~lock.x.html#",
+        "x.html.___jb_tmp___",
+        "x.html.crswap",
+    ],
+)
+def test_filter_ignores_editor_temp_files(name: str) -> None:
+    assert ChangeFilter()(Change.added, f"/p/templates/{name}") is False
+
+
+async def test_python_files_are_not_broadcast(tmp_path: Path) -> None:
+    config = Config(watch_paths=(tmp_path,))
+    broadcaster = Broadcaster()
+    assert await publish_changes(config, broadcaster, changes_in(tmp_path, "main.py")) is None
+    assert broadcaster.version == 0
+    event = await publish_changes(config, broadcaster, changes_in(tmp_path, "main.py", "templates/a.html"))
+    assert event is not None and event.paths == ("templates/a.html",)
 
 
 # ---- publish_changes and on_reload ----
@@ -380,7 +414,7 @@ async def test_watch_publishes_batches(tmp_path: Path, monkeypatch: pytest.Monke
     watch_filter = calls[0]["watch_filter"]
     assert isinstance(watch_filter, ChangeFilter)
     assert watch_filter(Change.modified, str(tmp_path / "x.gen")) is False
-    assert watch_filter(Change.modified, str(tmp_path / "x.py")) is False
+    assert watch_filter(Change.modified, str(tmp_path / "x.pyc")) is False
 
 
 async def test_watch_retries_after_a_failure(

@@ -1,4 +1,9 @@
-"""The page every benchmark app serves; each app's main.py only adds (or not) its hot reload."""
+"""The pages every benchmark app serves; each app's main.py only adds (or not) its hot reload.
+
+`/` is the plain page (no scripts, static files revalidated on every use); `/scripted` is shaped like real
+apps' pages: htmx and Alpine (copied in from tests/.vendor), an inline script, a form, an htmx-loaded
+fragment, and its stylesheet from a StaticFiles with its default caching.
+"""
 
 from __future__ import annotations
 
@@ -46,11 +51,22 @@ def create_app(
     app = FastAPI(lifespan=lifespan)
     setup(app)
     app.mount("/static", DevStaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/assets", StaticFiles(directory=HERE / "assets"), name="assets")  # the scripted page's: defaults
     templates = Jinja2Templates(directory=HERE / "templates")
 
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "index.html", {"message": message, "body_end": body_end(request)})
+
+    @app.get("/scripted", response_class=HTMLResponse)
+    async def scripted(request: Request) -> HTMLResponse:
+        # as real apps are: htmx, Alpine, an inline script, a form, a fragment htmx loads; StaticFiles' own caching
+        context = {"message": message, "body_end": body_end(request)}
+        return templates.TemplateResponse(request, "scripted.html", context)
+
+    @app.get("/fragment", response_class=HTMLResponse)
+    async def fragment() -> HTMLResponse:
+        return HTMLResponse('<p id="fragment">loaded by htmx</p>')
 
     @app.get("/api")
     async def api() -> dict[str, str | int]:

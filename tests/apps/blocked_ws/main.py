@@ -22,6 +22,8 @@ class RefuseWebsockets:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
             return
+        if scope["type"] == "http" and scope["path"].endswith("/events"):
+            print("proxy: an SSE stream went through", flush=True)  # the server's access log leaves ours out
         await self.app(scope, receive, send)
 
 

@@ -53,6 +53,12 @@ async def api() -> dict[str, str]:
     return {"message": MESSAGE}
 
 
+@app.get("/subscribers")
+async def subscribers(request: Request) -> int:
+    count: int = request.state.fast_hot_reload.broadcaster.subscribers
+    return count
+
+
 @app.get("/scripted", response_class=HTMLResponse)
 async def scripted(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "scripted.html", {"message": MESSAGE})

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import anyio.to_thread
+
+from ._broadcast import Broadcaster
+from ._config import Config
+from ._errors import describe_exception
+
+logger = logging.getLogger(__name__)
+
+
+async def python_changed(config: Config, broadcaster: Broadcaster, paths: list[str]) -> None:
+    """A Python file was saved: before the server's reloader restarts for it, check that it still compiles.
+
+    If not, every tab is told at once (its overlay shows the error while the page stays as it is); a
+    restart that works updates the tabs as before, and clears it.
+    """
+    error = await anyio.to_thread.run_sync(first_syntax_error, paths)
+    if error is not None:
+        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)})
+
+
+def first_syntax_error(paths: list[str]) -> SyntaxError | None:
+    for path in paths:
+        try:
+            source = Path(path).read_bytes()
+        except OSError:
+            continue  # deleted or moved: the reloader deals with it
+        try:
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:  # IndentationError and TabError are SyntaxErrors too
+            return exc.with_traceback(None)  # the traceback is our compile() call, not the app's
+        except ValueError:
+            continue  # null bytes: not Python we can say anything about
+    return None
