@@ -64,6 +64,10 @@ class _NotOurs(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if SERVING_OURS.get():
             return False
+        # websockets' legacy server (uvicorn's `--ws websockets`) logs from its own task, naming the connection
+        scope = getattr(getattr(record, "websocket", None), "scope", None)
+        if isinstance(scope, dict) and self.marker in scope.get("path", ""):
+            return False
         args = record.args.values() if isinstance(record.args, Mapping) else record.args or ()  # hypercorn: a mapping
         return not any(isinstance(arg, str) and self.marker in arg for arg in args)
 
