@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -61,6 +62,8 @@ class Broadcaster:
         self._hello: tuple[int, str] | None = None
         self.notices = 0  # the sequence number of the last notice
         self._notices: deque[Notice] = deque(maxlen=NOTICES)
+        self.epoch = 0  # bumped to end every stream open now (the server is about to stop)
+        self._refuse_until = 0.0  # monotonic time until which new streams are turned away
 
     @property
     def closed(self) -> bool:
@@ -94,6 +97,24 @@ class Broadcaster:
     def close(self) -> None:
         self._closed = True
         self._wake()
+
+    def end_streams(self, refuse_for: float) -> None:
+        """End every stream now and turn new ones away for `refuse_for` seconds: the server is expected to stop.
+
+        Unlike `close()` this wears off: a server that goes on serving (no reloader after all) takes clients again.
+        """
+        self.epoch += 1
+        self._refuse_until = max(self._refuse_until, time.monotonic() + refuse_for)
+        self._wake()
+
+    @property
+    def refusing(self) -> bool:
+        """Whether a new stream is turned away now: closed, or a stop is expected any moment."""
+        return self._closed or (self._refuse_until > 0 and time.monotonic() < self._refuse_until)
+
+    def restart_notice(self) -> str:
+        """The last message of a stream ended because the server stops: the client retries at a steady pace."""
+        return json.dumps({"type": "restart", "boot": self.boot})
 
     def since(self, version: int) -> Event | None:
         """One event that brings a client at `version` up to date, or None when it already is."""
@@ -137,13 +158,17 @@ class Broadcaster:
         """A client's subscription, for `async with`: counted in `subscribers` until it ends."""
         return Subscription(self)
 
-    async def wait_beyond(self, version: int, ticks: int | None = None, notices: int | None = None) -> None:
-        """Until a version after `version` exists, the broadcaster closes, or (given them) a tick or a notice comes."""
+    async def wait_beyond(
+        self, version: int, ticks: int | None = None, notices: int | None = None, epoch: int | None = None
+    ) -> None:
+        """Until a version after `version` exists, the broadcaster closes, or (given them) a tick, a notice or an end
+        of streams comes."""
         while (
             self.version <= version
             and not self._closed
             and (ticks is None or self.ticks == ticks)
             and (notices is None or self.notices == notices)
+            and (epoch is None or self.epoch == epoch)
         ):
             await self._changed.wait()
 
@@ -159,12 +184,18 @@ class Subscription:
     than a generator-based one.
     """
 
-    __slots__ = ("_broadcaster", "notices", "version")
+    __slots__ = ("_broadcaster", "epoch", "notices", "version")
 
     def __init__(self, broadcaster: Broadcaster) -> None:
         self._broadcaster = broadcaster
         self.version = broadcaster.version
         self.notices = broadcaster.notices
+        self.epoch = broadcaster.epoch
+
+    @property
+    def ended(self) -> bool:
+        """The stream must end: the broadcaster closed, or ended the streams of this epoch."""
+        return self._broadcaster.closed or self.epoch != self._broadcaster.epoch
 
     async def __aenter__(self) -> Subscription:
         self._broadcaster.subscribers += 1
@@ -180,7 +211,7 @@ class Subscription:
         """
         broadcaster = self._broadcaster
         if broadcaster.notices == self.notices:
-            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices)
+            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices, self.epoch)
         notice = broadcaster.notice_after(self.notices)
         if notice is not None:
             self.notices = notice.seq

@@ -15,8 +15,9 @@ from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
 from ._compat import release
 from ._config import Config, env_enabled
-from ._lifespan import lifespan_for, server_exiting
+from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
+from ._stopping import server_exiting
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def create_router(config: Config) -> APIRouter:
             if server_exiting():
                 return  # uvicorn's legacy websockets: it began stopping mid-handshake and answered 500 itself
             raise
-        if runtime.broadcaster.closed:
+        if runtime.broadcaster.refusing:
             # this server is stopping: no hello, so the client backs off until the next one answers
             await websocket.close(SERVICE_RESTART)
             return
@@ -72,7 +73,7 @@ def create_router(config: Config) -> APIRouter:
         runtime = _runtime(request.scope)
         if runtime is None:
             return Response(status_code=404)
-        if runtime.broadcaster.closed:
+        if runtime.broadcaster.refusing:
             return Response(status_code=503)  # stopping: the client backs off until the next server answers
         if request.method == "HEAD":
             return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
@@ -110,6 +111,7 @@ def origin_allowed(origin: str | None, host: str | None, override: str | None) -
 
 
 async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:
+    ended = False
     async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
         tg.start_soon(_drain, websocket, tg.cancel_scope)
         # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
@@ -117,13 +119,16 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
             await websocket.send_text(broadcaster.hello())
             while True:
                 item = await subscription.next()  # None: a keepalive tick
-                if broadcaster.closed:
+                if not isinstance(item, Notice) and subscription.ended:  # notices first: an error before a stop
+                    ended = True
+                    with anyio.fail_after(SEND_TIMEOUT):
+                        await websocket.send_text(broadcaster.restart_notice())
                     break
                 text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
                 with anyio.fail_after(SEND_TIMEOUT):
                     await websocket.send_text(text)
         tg.cancel_scope.cancel()
-    if broadcaster.closed:
+    if ended:
         with suppress(WebSocketDisconnect, OSError, RuntimeError):
             await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
@@ -138,13 +143,16 @@ async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
 async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
     async with broadcaster.subscribe() as subscription:
         yield sse_frame(broadcaster.version, broadcaster.hello())
-        while not broadcaster.closed:
+        while True:
             item = await subscription.next()
             if isinstance(item, Notice):
-                yield item.sse()
+                yield item.sse()  # notices first: an error found just before a stop still reaches the tab
+            elif subscription.ended:
+                yield f"data: {broadcaster.restart_notice()}\r\n\r\n".encode()
+                return
             elif item is not None:
                 yield broadcaster.sse(item)
-            elif not broadcaster.closed:
+            else:
                 yield SSE_PING  # a keepalive tick
 
 
