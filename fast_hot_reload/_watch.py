@@ -28,9 +28,16 @@ DEBOUNCE_MS = 400  # a stream of changes (a long git checkout) still yields at t
 ON_RELOAD_TIMEOUT = 5.0
 ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 
-IGNORED_DIRS = (*DefaultFilter.ignore_dirs, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
+# watchfiles' DefaultFilter defaults, copied rather than read: a server's reloader may extend that class in place
+# before it forks the worker (granian's --reload-ignore-dirs does), and its ignore list is not ours
+WATCHFILES_DIRS = (
+    "__pycache__", ".git", ".hg", ".svn", ".tox", ".venv", ".idea", "node_modules", ".mypy_cache", ".pytest_cache",
+    ".hypothesis",
+)  # fmt: skip
+WATCHFILES_FILES = (r"\.py[cod]$", r"\.___jb_...___$", r"\.sw.$", "~$", r"^\.\#", r"^\.DS_Store$", r"^flycheck_")
+IGNORED_DIRS = (*WATCHFILES_DIRS, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
 IGNORED_FILES = (
-    *DefaultFilter.ignore_entity_patterns,
+    *WATCHFILES_FILES,
     r"\.py[iw]$",
     r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
     r"^4913$",  # vim's write probe
@@ -52,6 +59,7 @@ class ChangeFilter(DefaultFilter):
 
     ignore_dirs = IGNORED_DIRS
     ignore_entity_patterns = IGNORED_FILES
+    ignore_paths = ()  # ours, not whatever a reloader put on DefaultFilter
 
     def __init__(self, patterns: tuple[str, ...] = ()) -> None:
         super().__init__()
