@@ -53,7 +53,9 @@ class Broadcaster:
         self.ticks = 0
         self.subscribers = 0
         self._history: deque[Event] = deque(maxlen=HISTORY)
-        self._changed = anyio.Event()
+        # made by a waiting subscriber (in a task), so that waking works from anywhere on the loop's thread: a
+        # signal handler's callback, a log line from the loop itself (anyio before 4.x can only make one in a task)
+        self._changed: anyio.Event | None = None
         self._closed = False
         # one merge and one encoding per version for all clients, not one per client: fan-out stays cheap
         self._merged: dict[int, Event | None] = {}
@@ -170,11 +172,14 @@ class Broadcaster:
             and (notices is None or self.notices == notices)
             and (epoch is None or self.epoch == epoch)
         ):
+            if self._changed is None:
+                self._changed = anyio.Event()
             await self._changed.wait()
 
     def _wake(self) -> None:
-        changed, self._changed = self._changed, anyio.Event()
-        changed.set()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
 
 class Subscription:

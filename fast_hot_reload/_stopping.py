@@ -41,12 +41,21 @@ def restart_expected_on_save() -> bool:
     """
     if uvicorn_server() is not None:
         return False  # uvicorn's own stop signal ends them, a few ms later, and only when it really stops
-    program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    if program == "__main__.py":
-        program = os.path.basename(os.path.dirname(sys.argv[0]))  # python -m hypercorn
-    if program in OWN_RELOADERS:
-        return "--reload" in sys.argv or os.environ.get("GRANIAN_RELOAD", "").lower() in ("1", "true", "yes", "on")
-    return True
+    return own_reloader_on() if program() in OWN_RELOADERS else True
+
+
+def program() -> str:
+    """The server's command (`granian`, `hypercorn`, ...): workers get the command line of their parent."""
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return os.path.basename(os.path.dirname(sys.argv[0])) if name == "__main__.py" else name  # python -m granian
+
+
+def own_reloader_on() -> bool:
+    """`--reload` on the command line (or granian's variable for it), and no `--no-reload` after it."""
+    argv = [arg for arg in sys.argv if arg in ("--reload", "--no-reload")]
+    if argv:
+        return argv[-1] == "--reload"
+    return program() == "granian" and os.environ.get("GRANIAN_RELOAD", "").lower() in ("1", "true", "yes", "on")
 
 
 @contextmanager

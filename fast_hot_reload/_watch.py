@@ -19,6 +19,7 @@ from ._config import Config, OnReload
 from ._paths import under_roots
 from ._python import python_changed
 from ._startup import announce as announce_startup
+from ._watchfiles import WATCHFILES_DIRS, WATCHFILES_FILES
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,6 @@ DEBOUNCE_MS = 400  # a stream of changes (a long git checkout) still yields at t
 ON_RELOAD_TIMEOUT = 5.0
 ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 
-# watchfiles' DefaultFilter defaults, copied rather than read: a server's reloader may extend that class in place
-# before it forks the worker (granian's --reload-ignore-dirs does), and its ignore list is not ours
-WATCHFILES_DIRS = (
-    "__pycache__", ".git", ".hg", ".svn", ".tox", ".venv", ".idea", "node_modules", ".mypy_cache", ".pytest_cache",
-    ".hypothesis",
-)  # fmt: skip
-WATCHFILES_FILES = (r"\.py[cod]$", r"\.___jb_...___$", r"\.sw.$", "~$", r"^\.\#", r"^\.DS_Store$", r"^flycheck_")
 IGNORED_DIRS = (*WATCHFILES_DIRS, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
 IGNORED_FILES = (
     *WATCHFILES_FILES,
@@ -192,7 +186,7 @@ async def watch(
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
         if started is not _nothing:
-            announce_startup(config, len(folders))
+            announce_startup(config, folders)
         started()
         started = _nothing
         try:

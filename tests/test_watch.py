@@ -168,7 +168,7 @@ def test_filter_user_patterns(pattern: str, ignored: str, kept: str) -> None:
 
 
 def test_filter_keeps_watchfiles_defaults_and_nothing_a_reloader_adds_to_them() -> None:
-    """granian's --reload-ignore-dirs extends watchfiles.DefaultFilter in place, then forks the worker that imports us."""
+    """granian's --reload-ignore-dirs extends watchfiles.DefaultFilter in place, then forks the worker importing us."""
     import subprocess
     import sys
 
