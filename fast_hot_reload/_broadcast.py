@@ -4,6 +4,7 @@ import json
 import secrets
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,8 +48,10 @@ class Broadcaster:
     them all for a keepalive: one timer for every client instead of one per client.
     """
 
-    def __init__(self) -> None:
-        self.boot = secrets.token_hex(8)
+    def __init__(self, boot: str | None = None) -> None:
+        self.boot = boot or secrets.token_hex(8)
+        # given, it records what the other workers of this server must apply too (see _group)
+        self.journal: Callable[[dict[str, Any]], None] | None = None
         self.version = 0
         self.ticks = 0
         self.subscribers = 0
@@ -79,10 +82,23 @@ class Broadcaster:
         self._texts.clear()
         self._frames.clear()
         self._wake()
+        if self.journal is not None:
+            self.journal({"t": "event", "version": event.version, "kind": kind, "paths": list(event.paths)})
         return event
 
-    def notify(self, data: dict[str, Any]) -> None:
-        """Send `data` to every client connected now, beside the versioned events. Never blocks."""
+    def adopt(self, version: int, kind: Kind, paths: tuple[str, ...]) -> None:
+        """Publish an event another worker of this server published, under the version it gave it."""
+        if version > self.version:
+            self.version = version - 1  # missed ones leave a gap: clients that fell into it reload in full
+            self.publish(kind, paths)
+
+    def notify(self, data: dict[str, Any], shared: bool = False) -> None:
+        """Send `data` to every client connected now, beside the versioned events. Never blocks.
+
+        `shared`: to the clients of every worker of this server (a Python save's error), not only this one's.
+        """
+        if shared and self.journal is not None:
+            self.journal({"t": "notice", "data": data, "at": time.time()})
         self.notices += 1
         self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot})))
         self._wake()
@@ -100,11 +116,14 @@ class Broadcaster:
         self._closed = True
         self._wake()
 
-    def end_streams(self, refuse_for: float) -> None:
+    def end_streams(self, refuse_for: float, shared: bool = False) -> None:
         """End every stream now and turn new ones away for `refuse_for` seconds: the server is expected to stop.
 
         Unlike `close()` this wears off: a server that goes on serving (no reloader after all) takes clients again.
+        `shared`: in every worker of this server (a Python save seen by the one that watches), not only this one.
         """
+        if shared and self.journal is not None:
+            self.journal({"t": "end", "seconds": refuse_for, "at": time.time()})
         self.epoch += 1
         self._refuse_until = max(self._refuse_until, time.monotonic() + refuse_for)
         self._wake()

@@ -12,6 +12,8 @@ from starlette.types import Lifespan
 from ._broadcast import Broadcaster
 from ._config import Config, env_enabled
 from ._console import browser_console
+from ._group import join_group
+from ._members import run_member
 from ._state import STATE_KEY, Runtime
 from ._stopping import on_exit_signal, server_exiting
 from ._templates import hook_jinja
@@ -32,10 +34,14 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             yield {}  # switched off by the environment: the endpoints answer 404, pages stay untouched
             return
         hook_jinja()
-        broadcaster = Broadcaster()
+        group = join_group(config)  # the other workers of this server, if any: one boot id and one version line
+        broadcaster = Broadcaster(group.boot if group else None)
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            await tg.start(_watch_task, config, broadcaster, stop)
+            if group is None:
+                await tg.start(_watch_task, config, broadcaster, stop)
+            else:
+                await tg.start(run_member, group, config, broadcaster, stop)
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
@@ -45,6 +51,8 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
                 stop.set()
                 broadcaster.close()
                 tg.cancel_scope.cancel()  # no task may hold up the shutdown, not even for one poll
+                if group is not None:
+                    group.leave()
 
     return lifespan
 

@@ -22,10 +22,10 @@ async def python_changed(config: Config, broadcaster: Broadcaster, paths: list[s
     """
     error = await anyio.to_thread.run_sync(first_syntax_error, paths)
     if error is not None:
-        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)})
+        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)}, shared=True)
     if restart_expected_on_save():
         logger.debug("a Python file was saved: ending hot reload streams before the reloader stops the server")
-        broadcaster.end_streams(SAVE_GRACE)
+        broadcaster.end_streams(SAVE_GRACE, shared=True)
 
 
 def first_syntax_error(paths: list[str]) -> SyntaxError | None:

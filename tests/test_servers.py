@@ -3,9 +3,13 @@ whatever the server's reloader ignores, and the startup warning when that reload
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
@@ -149,3 +153,88 @@ async def test_uvicorn_restarting_for_templates_says_how_to_stop_it(serve: Any) 
     server: Server = serve(args=["--reload-include", "*.html"])
     warning = "uvicorn restarts the server when a template or static file is saved (--reload-include '*.html')"
     await eventually(lambda: warning in server.log(), what="the reloader warning")
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("command", ["gunicorn", "uvicorn"])
+async def test_the_workers_of_one_server_agree_on_boot_id_and_versions(serve: Any, command: str) -> None:
+    """A page and its connection may land on different workers: the page's boot id and version must mean the same
+    on each (no refresh for nothing), and every connection, whichever worker holds it, gets every change."""
+    server: Server = serve(command=command, workers=2, reload=False)
+    pids: set[int] = set()
+
+    async def spread() -> bool:
+        async with httpx.AsyncClient(timeout=5) as client:  # a fresh connection each time: any worker may take it
+            pids.add((await client.get(server.url + "/worker")).json())
+        return len(pids) > 1
+
+    await eventually(spread, what="both workers to answer")
+    async with AsyncExitStack() as stack:
+        clients = await connect_all(stack, server, ("ws", "sse") * 6)
+        pages = [await page_identity(server) for _ in range(6)]
+        boot = clients[0].hello["boot"]
+        assert {c.hello["boot"] for c in clients} == {boot}
+        assert set(pages) == {(boot, "0")}
+        for version, (relative, old, new) in enumerate(EDITS, start=1):
+            server.edit(relative, old, new)
+            for client in clients:
+                event = await client.next()
+                assert (event["boot"], event["version"], event["paths"]) == (boot, version, [relative]), event
+    async with listen(server, "ws") as late, listen(server, "sse") as later:
+        for client in (late, later):
+            assert (client.hello["boot"], client.hello["version"]) == (boot, len(EDITS))
+            assert [e["version"] for e in client.hello["recent"]] == list(range(1, len(EDITS) + 1))
+    assert {await page_identity(server) for _ in range(6)} == {(boot, str(len(EDITS)))}
+    assert_clean_log(server)
+
+
+EDITS = [
+    ("templates/index.html", "template-v1", "template-v2"),
+    ("static/style.css", "0, 0, 255", "255, 0, 0"),
+    ("templates/index.html", "template-v2", "template-v3"),
+]
+
+
+async def page_identity(server: Server) -> tuple[str, str]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        page = (await client.get(server.url + "/", headers={"accept": "text/html"})).text
+    found = re.search(r'data-boot="([0-9a-f]+)" data-version="(\d+)"', page)
+    assert found, page
+    return found.group(1), found.group(2)
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(120)
+async def test_a_worker_that_dies_leaves_the_others_watching(serve: Any) -> None:
+    """gunicorn replaces a worker that died: if it was the one watching the files, another one takes over, and the
+    newcomer joins the server's boot id and versions."""
+    server: Server = serve(command="gunicorn", workers=2, reload=False)
+    seen: set[int] = set()
+
+    async def answered_by(count: int) -> bool:
+        seen.add(await worker_pid(server))  # a fresh connection each time: any worker may take it
+        return len(seen) >= count
+
+    await eventually(lambda: answered_by(2), what="both workers to answer")
+    version = 0
+    boot = ""
+    for victim in sorted(seen):  # one of the two is the watcher: end each in turn
+        os.kill(victim, signal.SIGKILL)
+        await eventually(lambda: answered_by(len(seen) + 1), what="the new worker to serve")  # it joined by then
+        async with AsyncExitStack() as stack:
+            clients = await connect_all(stack, server, ("ws", "sse") * 4)
+            assert {c.hello["boot"] for c in clients} == {clients[0].hello["boot"]}
+            assert boot in ("", clients[0].hello["boot"])  # the newcomer joined the survivor's boot id
+            boot = clients[0].hello["boot"]
+            version += 1
+            server.edit("templates/index.html", f"template-v{version}", f"template-v{version + 1}")
+            for client in clients:
+                assert (await client.next())["version"] == version
+    assert_clean_log(server, since=server.log().rindex("SIGKILL"))
+
+
+async def worker_pid(server: Server) -> int:
+    async with httpx.AsyncClient(timeout=5) as client:
+        pid: int = (await client.get(server.url + "/worker")).json()
+        return pid
