@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import suppress
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+MAX_REFUSED = 64  # refused origin and host pairs remembered, so that a tab retrying is logged once
 WS_PING = '{"type":"ping"}'
 SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
 SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -50,11 +52,16 @@ def create_router(config: Config) -> APIRouter:
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return Response(script, media_type="application/javascript", headers={"Cache-Control": cache})
 
+    refused: set[tuple[str | None, str | None]] = set()  # (origin, host) pairs already logged: each is said once
+
     async def websocket_events(websocket: WebSocket) -> None:
         runtime = _runtime(websocket.scope)
         origin = websocket.headers.get("origin")
-        if runtime is None or not origin_allowed(origin, websocket.headers.get("host"), config.ws_host_override):
-            logger.warning("refused a hot reload websocket from origin %r", origin)
+        host = websocket.headers.get("host")
+        if runtime is None or not origin_allowed(origin, host, config.ws_host_override):
+            if (origin, host) not in refused and len(refused) < MAX_REFUSED:
+                refused.add((origin, host))
+                logger.warning(refusal(origin, host))
             await websocket.close(POLICY_VIOLATION)
             return
         try:
@@ -107,7 +114,36 @@ def origin_allowed(origin: str | None, host: str | None, override: str | None) -
         return False
     if origin_host in (server_host, override.strip("[]").lower() if override else None):
         return True
-    return origin_host in LOCAL_HOSTS and server_host in LOCAL_HOSTS
+    return is_local(origin_host) and is_local(server_host)
+
+
+def is_local(host: str | None) -> bool:
+    """This machine by name: browsers resolve `*.localhost` to loopback themselves (RFC 6761)."""
+    return host is not None and (host in LOCAL_HOSTS or host.endswith(".localhost"))
+
+
+def refusal(origin: str | None, host: str | None) -> str:
+    """The warning for a refused websocket; for a proxy that rewrote Host, with the fix (SSE works meanwhile)."""
+    text = f"refused a hot reload websocket from origin {origin!r}"
+    origin_host = urlsplit(origin).hostname if origin else None
+    server_host = urlsplit(f"//{host}").hostname if host else None
+    if origin_host and (is_local(server_host) or _is_ip(server_host)):
+        text += (
+            f" for Host {host!r}: if a proxy forwards this page, it rewrote Host, so the page's origin cannot be "
+            "checked. Pass Host on (nginx: `proxy_set_header Host $host;`, with `Upgrade`/`Connection` for "
+            f"websockets) and allow the name: FastHotReload(app, allowed_hosts=[{origin_host!r}]); or name it "
+            f"alone: FastHotReload(app, ws_host_override={origin_host!r}). Until then tabs use server-sent events. "
+            "(Said once for each origin and host.)"
+        )
+    return text
+
+
+def _is_ip(host: str | None) -> bool:
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True
 
 
 async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:

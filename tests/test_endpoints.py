@@ -605,3 +605,43 @@ def test_a_default_stop_signal_is_left_alone() -> None:
         anyio.run(main)
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        ("http://dev.localhost:8080", "127.0.0.1:8000", True),  # *.localhost is this machine, as localhost is
+        ("http://dev.localhost:8080", "dev.localhost:8080", True),
+        ("http://app.localhost", "localhost:8000", True),
+        ("http://localhost.evil.example", "127.0.0.1:8000", False),
+        ("http://dev.example:8080", "127.0.0.1:8000", False),  # a proxy that rewrote Host, or another site
+    ],
+)
+def test_websocket_origins_of_local_names(tmp_path: Path, origin: str, host: str, accepted: bool) -> None:
+    from fast_hot_reload._router import origin_allowed
+
+    assert origin_allowed(origin, host, None) is accepted
+
+
+def test_a_refused_origin_is_logged_once_with_the_proxy_fix(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A tab behind a proxy that rewrites Host retries its websocket for ever (over SSE meanwhile): one line, not one
+    per attempt, and it says what to change."""
+    with LocalClient(make_app(tmp_path)) as client:
+        for _ in range(3):
+            headers = {"origin": "http://dev.example:8080", "host": "127.0.0.1:8000"}
+            with (
+                pytest.raises(WebSocketDisconnect),
+                client.websocket_connect("/__hot_reload/ws", headers=headers) as ws,
+            ):
+                ws.receive_text()
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect(
+                "/__hot_reload/ws", headers={"origin": "http://evil.example", "host": "127.0.0.1:8000"}
+            ) as ws,
+        ):
+            ws.receive_text()
+    refused = [r.getMessage() for r in caplog.records if "refused a hot reload websocket" in r.getMessage()]
+    assert len(refused) == 2, refused
+    assert "'http://dev.example:8080' for Host '127.0.0.1:8000'" in refused[0]
+    assert "proxy_set_header Host $host;" in refused[0] and "ws_host_override='dev.example'" in refused[0]
