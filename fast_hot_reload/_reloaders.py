@@ -27,7 +27,22 @@ def reloader_warning(folders: Sequence[str]) -> str | None:
             "for a restart. fast-hot-reload updates the tabs without one: "
             f"drop {'it' if len(patterns) == 1 else 'them'} and keep --reload for Python files"
         )
-    return granian_warning(folders)
+    return granian_warning(folders) or tls_warning()
+
+
+def tls_warning() -> str | None:
+    """uvicorn --reload over HTTPS waits up to 30 s at each restart for Chromium's idle TLS connections (with or
+    without us: asyncio's TLS shutdown timeout), unless its graceful shutdown is bounded."""
+    config = getattr(uvicorn_server(), "config", None)
+    if config is None or not getattr(config, "reload", False) or not getattr(config, "is_ssl", False):
+        return None
+    if getattr(config, "timeout_graceful_shutdown", None) is not None:
+        return None
+    return (
+        "uvicorn --reload over HTTPS: a restart waits up to 30 s for a browser's idle TLS connections to close "
+        "(asyncio's TLS shutdown; with or without fast-hot-reload). Add --timeout-graceful-shutdown 1 "
+        "(uvicorn.run(..., timeout_graceful_shutdown=1)) to restart at once"
+    )
 
 
 def uvicorn_includes() -> Sequence[str]:
