@@ -13,6 +13,7 @@ from watchfiles import Change, awatch
 from ._broadcast import Broadcaster
 from ._config import Config
 from ._group import Group
+from ._startup import quiet_startup
 from ._watch import STEP_MS, watch
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ async def run_member(
         broadcaster.journal = group.append
         await watch(config, broadcaster, stop, task_status.started)
         return
+    quiet_startup(config)
     task_status.started()
     changes = awatch(
         group.folder,

@@ -33,6 +33,12 @@ def announce(config: Config, folders: Sequence[str]) -> None:
     warn_about_reloader(folders)
 
 
+def quiet_startup(config: Config) -> None:
+    """A worker that does not watch (another worker of its server does): our logging set up, no startup line."""
+    adopt_server_logging()
+    quiet_access_log(config.url_prefix)
+
+
 def adopt_server_logging() -> None:
     """Print our INFO lines like the server's own, where nobody configured logging for us.
 
