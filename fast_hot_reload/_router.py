@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import suppress
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Request, Response, WebSocket
@@ -16,6 +14,7 @@ from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
 from ._compat import release
 from ._config import Config, env_enabled
+from ._hosts import origin_allowed, refusal
 from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
 from ._stopping import server_exiting
@@ -23,7 +22,6 @@ from ._stopping import server_exiting
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 MAX_REFUSED = 64  # refused origin and host pairs remembered, so that a tab retrying is logged once
 WS_PING = '{"type":"ping"}'
 SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
@@ -102,48 +100,6 @@ def create_router(config: Config) -> APIRouter:
     router.add_websocket_route(prefix + "/ws", websocket_events)
     router.add_route(prefix + "/events", sse_events, include_in_schema=False)
     return router
-
-
-def origin_allowed(origin: str | None, host: str | None, override: str | None) -> bool:
-    """Browsers always send Origin on websockets: accept only pages served by this app (CSWSH)."""
-    if origin is None:
-        return True  # not a browser, so not a cross-site page riding on the user's cookies
-    origin_host = urlsplit(origin).hostname
-    server_host = urlsplit(f"//{host}").hostname if host else None
-    if origin_host is None:
-        return False
-    if origin_host in (server_host, override.strip("[]").lower() if override else None):
-        return True
-    return is_local(origin_host) and is_local(server_host)
-
-
-def is_local(host: str | None) -> bool:
-    """This machine by name: browsers resolve `*.localhost` to loopback themselves (RFC 6761)."""
-    return host is not None and (host in LOCAL_HOSTS or host.endswith(".localhost"))
-
-
-def refusal(origin: str | None, host: str | None) -> str:
-    """The warning for a refused websocket; for a proxy that rewrote Host, with the fix (SSE works meanwhile)."""
-    text = f"refused a hot reload websocket from origin {origin!r}"
-    origin_host = urlsplit(origin).hostname if origin else None
-    server_host = urlsplit(f"//{host}").hostname if host else None
-    if origin_host and (is_local(server_host) or _is_ip(server_host)):
-        text += (
-            f" for Host {host!r}: if a proxy forwards this page, it rewrote Host, so the page's origin cannot be "
-            "checked. Pass Host on (nginx: `proxy_set_header Host $host;`, with `Upgrade`/`Connection` for "
-            f"websockets) and allow the name: FastHotReload(app, allowed_hosts=[{origin_host!r}]); or name it "
-            f"alone: FastHotReload(app, ws_host_override={origin_host!r}). Until then tabs use server-sent events. "
-            "(Said once for each origin and host.)"
-        )
-    return text
-
-
-def _is_ip(host: str | None) -> bool:
-    try:
-        ipaddress.ip_address(host or "")
-    except ValueError:
-        return False
-    return True
 
 
 async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:

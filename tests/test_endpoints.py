@@ -618,7 +618,7 @@ def test_a_default_stop_signal_is_left_alone() -> None:
     ],
 )
 def test_websocket_origins_of_local_names(tmp_path: Path, origin: str, host: str, accepted: bool) -> None:
-    from fast_hot_reload._router import origin_allowed
+    from fast_hot_reload._hosts import origin_allowed
 
     assert origin_allowed(origin, host, None) is accepted
 
