@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import math
 import os
 import queue
@@ -134,8 +135,9 @@ GRANIAN_QUIET = ("--reload-ignore-dirs", "templates", "--reload-ignore-dirs", "s
 def command_line(command: str, port: int, root: Path, reload: bool, access_log: bool) -> list[str]:
     """`main:app` on 127.0.0.1:`port` under `command`, as each server's README runs it (figure 8)."""
     host = "127.0.0.1"
-    if command == "fastapi":
-        return [sys.executable, "-m", "fastapi", "dev", "main.py", "--host", host, "--port", str(port)]
+    if command == "fastapi":  # FastAPI forwards `python -m fastapi` to fastapi-cli from 0.111 on
+        cli = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
+        return [sys.executable, "-m", cli, "dev", "main.py", "--host", host, "--port", str(port)]
     if command == "uvicorn.run":
         return [
             sys.executable,
