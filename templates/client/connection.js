@@ -7,7 +7,7 @@ const Connection = (() => {
   const PROBE_TIMEOUT = 3000;
   // a server that said it is stopping: try the next one at least this often, for this long (a reloader's restart)
   const RESTART_RETRY = 100;
-  const RESTART_WINDOW = 15000;
+  const RESTART_WINDOW = 5000; // ms: a reloader seen slowest (hypercorn polls once a second), then a slow import
 
   function endpoint(scriptUrl, kind) {
     const url = new URL(kind === "ws" ? "ws" : "events", scriptUrl);
