@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import math
 import os
 import queue
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -100,6 +103,18 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # a worker its server left behind
+
+    def interrupt(self) -> float:
+        """Ctrl+C in the server's terminal (SIGINT to its process group); seconds until the server exited."""
+        start = time.monotonic()
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            return math.inf
+        return time.monotonic() - start
 
 
 def save_python(server: Server, i: int) -> tuple[float, float]:
@@ -115,11 +130,50 @@ def save_python(server: Server, i: int) -> tuple[float, float]:
     return start, float(up)
 
 
+SERVERS = ("uvicorn", "fastapi", "uvicorn.run", "hypercorn", "granian")  # figure 8: every dev server, with --reload
+GRANIAN_QUIET = ("--reload-ignore-dirs", "templates", "--reload-ignore-dirs", "static")  # as our startup warning says
+
+
+def command_line(command: str, port: int, root: Path, reload: bool, access_log: bool) -> list[str]:
+    """`main:app` on 127.0.0.1:`port` under `command`, as each server's README runs it (figure 8)."""
+    host = "127.0.0.1"
+    if command == "fastapi":  # FastAPI forwards `python -m fastapi` to fastapi-cli from 0.111 on
+        cli = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
+        return [sys.executable, "-m", cli, "dev", "main.py", "--host", host, "--port", str(port)]
+    if command == "uvicorn.run":
+        return [
+            sys.executable,
+            "-c",
+            f"import uvicorn; uvicorn.run('main:app', host='{host}', port={port}, reload=True)",
+        ]
+    if command == "hypercorn":
+        return [sys.executable, "-m", "hypercorn", "main:app", "--bind", f"{host}:{port}", "--reload"]
+    if command == "granian":
+        args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port)]
+        return [*args, "--reload", *GRANIAN_QUIET, "main:app"]
+    args = [sys.executable, "-m", "uvicorn", "main:app", "--host", host, "--port", str(port)]
+    if reload:
+        args += ["--reload", "--reload-dir", str(root)]
+    if not access_log:
+        args.append("--no-access-log")
+    return args
+
+
 @contextmanager
 def serve(
-    app: str, workdir: Path, *, reload: bool = True, access_log: bool = True, env: dict[str, str] | None = None
+    app: str,
+    workdir: Path,
+    *,
+    reload: bool = True,
+    access_log: bool = True,
+    env: dict[str, str] | None = None,
+    command: str = "uvicorn",
 ) -> Iterator[Server]:
-    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn there, `env` added."""
+    """Copy apps/<app>/main.py and the shared page into a fresh folder and run uvicorn (or `command`) there,
+    `env` added.
+
+    The server leads a process group of its own, so that Ctrl+C can be sent to it and its workers alone.
+    """
     root = Path(tempfile.mkdtemp(prefix=f"{app}-", dir=workdir))  # unique, even for many servers of one app
     shutil.copytree(PAGE, root, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     shutil.copy(APPS / app / "main.py", root / "main.py")
@@ -133,15 +187,13 @@ def serve(
     for i in range(BURST_FILES):
         (burst / f"part-{i:03d}.html").write_text(f"<p>part {i} v0</p>\n")
     port = free_port()
-    args = [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port)]
-    if reload:
-        args += ["--reload", "--reload-dir", str(root)]
-    if not access_log:
-        args.append("--no-access-log")
+    args = command_line(command, port, root, reload, access_log)
     env = {**{k: v for k, v in os.environ.items() if k != "FAST_HOT_RELOAD"}, "PYTHONUNBUFFERED": "1", **(env or {})}
     log_path = workdir / f"{root.name}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            args, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     server = Server(app, root, port, process, log_path)
     try:
         wait_for(lambda: server.api() or process.poll() is not None, timeout=30, what=f"{app} to answer")

@@ -23,6 +23,7 @@ from pathlib import Path
 import _browser_figures as bf
 import _poll_figure as pf
 import _server_figures as sf
+import _servers_figure
 from _browser import launch
 from _common import Row, table
 
@@ -40,12 +41,13 @@ SERVER_FIGURES: dict[int, Callable[[sf.Options], list[Row]]] = {
     5: sf.figure5,
     6: sf.figure6,
     8: pf.figure8,
+    10: _servers_figure.figure10,  # figure 4 and Ctrl+C on every dev server
 }
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="figures to run, e.g. 1,3 (default: all)")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10", help="figures to run, e.g. 1,3 (default: all)")
     parser.add_argument("--tabs", type=int, default=3, help="browser tabs per app (figures 1, 2, 3, 7)")
     parser.add_argument("--clients", type=int, default=1000, help="clients for figure 6, half websocket, half SSE")
     parser.add_argument("--restart-clients", type=int, default=10, help="figure 4: websocket and as many SSE clients")
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     selected = sorted({int(n) for n in args.only.split(",") if n.strip()})
     unknown = set(selected) - set(BROWSER_FIGURES) - set(SERVER_FIGURES)
     if unknown:
-        raise SystemExit(f"unknown figures {sorted(unknown)}: choose from 1-9")
+        raise SystemExit(f"unknown figures {sorted(unknown)}: choose from 1-10")
     # an editable install may have no .pyc (PYTHONDONTWRITEBYTECODE): compiled now, not at each server start,
     # as the peers in site-packages are
     compileall.compile_dir(Path(fast_hot_reload.__file__).parent, quiet=1)

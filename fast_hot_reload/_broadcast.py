@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,13 +48,17 @@ class Broadcaster:
     them all for a keepalive: one timer for every client instead of one per client.
     """
 
-    def __init__(self) -> None:
-        self.boot = secrets.token_hex(8)
+    def __init__(self, boot: str | None = None) -> None:
+        self.boot = boot or secrets.token_hex(8)
+        # given, it records what the other workers of this server must apply too (see _group)
+        self.journal: Callable[[dict[str, Any]], None] | None = None
         self.version = 0
         self.ticks = 0
         self.subscribers = 0
         self._history: deque[Event] = deque(maxlen=HISTORY)
-        self._changed = anyio.Event()
+        # made by a waiting subscriber (in a task), so that waking works from anywhere on the loop's thread: a
+        # signal handler's callback, a log line from the loop itself (anyio before 4.x can only make one in a task)
+        self._changed: anyio.Event | None = None
         self._closed = False
         # one merge and one encoding per version for all clients, not one per client: fan-out stays cheap
         self._merged: dict[int, Event | None] = {}
@@ -61,6 +67,8 @@ class Broadcaster:
         self._hello: tuple[int, str] | None = None
         self.notices = 0  # the sequence number of the last notice
         self._notices: deque[Notice] = deque(maxlen=NOTICES)
+        self.epoch = 0  # bumped to end every stream open now (the server is about to stop)
+        self._refuse_until = 0.0  # monotonic time until which new streams are turned away
 
     @property
     def closed(self) -> bool:
@@ -74,10 +82,23 @@ class Broadcaster:
         self._texts.clear()
         self._frames.clear()
         self._wake()
+        if self.journal is not None:
+            self.journal({"t": "event", "version": event.version, "kind": kind, "paths": list(event.paths)})
         return event
 
-    def notify(self, data: dict[str, Any]) -> None:
-        """Send `data` to every client connected now, beside the versioned events. Never blocks."""
+    def adopt(self, version: int, kind: Kind, paths: tuple[str, ...]) -> None:
+        """Publish an event another worker of this server published, under the version it gave it."""
+        if version > self.version:
+            self.version = version - 1  # missed ones leave a gap: clients that fell into it reload in full
+            self.publish(kind, paths)
+
+    def notify(self, data: dict[str, Any], shared: bool = False) -> None:
+        """Send `data` to every client connected now, beside the versioned events. Never blocks.
+
+        `shared`: to the clients of every worker of this server (a Python save's error), not only this one's.
+        """
+        if shared and self.journal is not None:
+            self.journal({"t": "notice", "data": data, "at": time.time()})
         self.notices += 1
         self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot})))
         self._wake()
@@ -94,6 +115,27 @@ class Broadcaster:
     def close(self) -> None:
         self._closed = True
         self._wake()
+
+    def end_streams(self, refuse_for: float, shared: bool = False) -> None:
+        """End every stream now and turn new ones away for `refuse_for` seconds: the server is expected to stop.
+
+        Unlike `close()` this wears off: a server that goes on serving (no reloader after all) takes clients again.
+        `shared`: in every worker of this server (a Python save seen by the one that watches), not only this one.
+        """
+        if shared and self.journal is not None:
+            self.journal({"t": "end", "seconds": refuse_for, "at": time.time()})
+        self.epoch += 1
+        self._refuse_until = max(self._refuse_until, time.monotonic() + refuse_for)
+        self._wake()
+
+    @property
+    def refusing(self) -> bool:
+        """Whether a new stream is turned away now: closed, or a stop is expected any moment."""
+        return self._closed or (self._refuse_until > 0 and time.monotonic() < self._refuse_until)
+
+    def restart_notice(self) -> str:
+        """The last message of a stream ended because the server stops: the client retries at a steady pace."""
+        return json.dumps({"type": "restart", "boot": self.boot})
 
     def since(self, version: int) -> Event | None:
         """One event that brings a client at `version` up to date, or None when it already is."""
@@ -137,19 +179,26 @@ class Broadcaster:
         """A client's subscription, for `async with`: counted in `subscribers` until it ends."""
         return Subscription(self)
 
-    async def wait_beyond(self, version: int, ticks: int | None = None, notices: int | None = None) -> None:
-        """Until a version after `version` exists, the broadcaster closes, or (given them) a tick or a notice comes."""
+    async def wait_beyond(
+        self, version: int, ticks: int | None = None, notices: int | None = None, epoch: int | None = None
+    ) -> None:
+        """Until a version after `version` exists, the broadcaster closes, or (given them) a tick, a notice or an end
+        of streams comes."""
         while (
             self.version <= version
             and not self._closed
             and (ticks is None or self.ticks == ticks)
             and (notices is None or self.notices == notices)
+            and (epoch is None or self.epoch == epoch)
         ):
+            if self._changed is None:
+                self._changed = anyio.Event()
             await self._changed.wait()
 
     def _wake(self) -> None:
-        changed, self._changed = self._changed, anyio.Event()
-        changed.set()
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
 
 class Subscription:
@@ -159,12 +208,18 @@ class Subscription:
     than a generator-based one.
     """
 
-    __slots__ = ("_broadcaster", "notices", "version")
+    __slots__ = ("_broadcaster", "epoch", "notices", "version")
 
     def __init__(self, broadcaster: Broadcaster) -> None:
         self._broadcaster = broadcaster
         self.version = broadcaster.version
         self.notices = broadcaster.notices
+        self.epoch = broadcaster.epoch
+
+    @property
+    def ended(self) -> bool:
+        """The stream must end: the broadcaster closed, or ended the streams of this epoch."""
+        return self._broadcaster.closed or self.epoch != self._broadcaster.epoch
 
     async def __aenter__(self) -> Subscription:
         self._broadcaster.subscribers += 1
@@ -180,7 +235,7 @@ class Subscription:
         """
         broadcaster = self._broadcaster
         if broadcaster.notices == self.notices:
-            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices)
+            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices, self.epoch)
         notice = broadcaster.notice_after(self.notices)
         if notice is not None:
             self.notices = notice.seq

@@ -3,12 +3,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from starlette.types import Scope
 
 logger = logging.getLogger("fast_hot_reload")
 
 MAX_WARNED = 64  # refused hosts remembered, so each is logged once
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 class HostCheck:
@@ -63,3 +65,45 @@ def _hostname(host: str) -> str:
     if host.startswith("["):
         return host[1 : host.find("]")] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def origin_allowed(origin: str | None, host: str | None, override: str | None) -> bool:
+    """Browsers always send Origin on websockets: accept only pages served by this app (CSWSH)."""
+    if origin is None:
+        return True  # not a browser, so not a cross-site page riding on the user's cookies
+    origin_host = urlsplit(origin).hostname
+    server_host = urlsplit(f"//{host}").hostname if host else None
+    if origin_host is None:
+        return False
+    if origin_host in (server_host, override.strip("[]").lower() if override else None):
+        return True
+    return is_local(origin_host) and is_local(server_host)
+
+
+def is_local(host: str | None) -> bool:
+    """This machine by name: browsers resolve `*.localhost` to loopback themselves (RFC 6761)."""
+    return host is not None and (host in LOCAL_HOSTS or host.endswith(".localhost"))
+
+
+def refusal(origin: str | None, host: str | None) -> str:
+    """The warning for a refused websocket; for a proxy that rewrote Host, with the fix (SSE works meanwhile)."""
+    text = f"refused a hot reload websocket from origin {origin!r}"
+    origin_host = urlsplit(origin).hostname if origin else None
+    server_host = urlsplit(f"//{host}").hostname if host else None
+    if origin_host and (is_local(server_host) or _is_ip(server_host)):
+        text += (
+            f" for Host {host!r}: if a proxy forwards this page, it rewrote Host, so the page's origin cannot be "
+            "checked. Pass Host on (nginx: `proxy_set_header Host $host;`, with `Upgrade`/`Connection` for "
+            f"websockets) and allow the name: FastHotReload(app, allowed_hosts=[{origin_host!r}]); or name it "
+            f"alone: FastHotReload(app, ws_host_override={origin_host!r}). Until then tabs use server-sent events. "
+            "(Said once for each origin and host.)"
+        )
+    return text
+
+
+def _is_ip(host: str | None) -> bool:
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    return True

@@ -1,12 +1,8 @@
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-import threading
-import types
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext, suppress
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import anyio
@@ -16,7 +12,10 @@ from starlette.types import Lifespan
 from ._broadcast import Broadcaster
 from ._config import Config, env_enabled
 from ._console import browser_console
+from ._group import join_group
+from ._members import run_member
 from ._state import STATE_KEY, Runtime
+from ._stopping import on_exit_signal, server_exiting
 from ._templates import hook_jinja
 from ._watch import watch
 
@@ -35,19 +34,25 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             yield {}  # switched off by the environment: the endpoints answer 404, pages stay untouched
             return
         hook_jinja()
-        broadcaster = Broadcaster()
+        group = join_group(config)  # the other workers of this server, if any: one boot id and one version line
+        broadcaster = Broadcaster(group.boot if group else None)
         stop = anyio.Event()
         async with anyio.create_task_group() as tg:
-            await tg.start(_watch_task, config, broadcaster, stop)
+            if group is None:
+                await tg.start(_watch_task, config, broadcaster, stop)
+            else:
+                await tg.start(run_member, group, config, broadcaster, stop)
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
-                with on_exit_signal(broadcaster.close), forwarding_logs(config, broadcaster):
+                with on_exit_signal(broadcaster.close, broadcaster.end_streams), forwarding_logs(config, broadcaster):
                     yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
                 stop.set()
                 broadcaster.close()
                 tg.cancel_scope.cancel()  # no task may hold up the shutdown, not even for one poll
+                if group is not None:
+                    group.leave()
 
     return lifespan
 
@@ -73,47 +78,6 @@ async def _keepalive(broadcaster: Broadcaster) -> None:
     while not broadcaster.closed:
         await anyio.sleep(PING_INTERVAL)
         broadcaster.tick()
-
-
-@contextmanager
-def on_exit_signal(callback: Callable[[], None]) -> Iterator[None]:
-    """Run `callback` on this event loop as soon as uvicorn gets SIGINT or SIGTERM.
-
-    uvicorn looks for open connections 0.1 s into its shutdown; the poll alone can be that late.
-    Its handlers (bound methods of its Server) are chained, and the chain is still a method of the
-    Server, so whoever finds the server through the handler (the poll, sse-starlette) still does.
-    """
-    chained: dict[signal.Signals, tuple[Any, Any]] = {}  # signal: (ours, uvicorn's)
-    if threading.current_thread() is threading.main_thread():  # only there can handlers be set
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            handler = signal.getsignal(signum)
-            server = getattr(handler, "__self__", None)
-            if not callable(handler) or not hasattr(server, "should_exit"):
-                continue  # not uvicorn's: leave it be
-            loop = asyncio.get_running_loop()  # uvicorn's, so asyncio's
-            chained[signum] = (types.MethodType(_then(handler, loop, callback), server), handler)
-            signal.signal(signum, chained[signum][0])
-    try:
-        yield
-    finally:
-        for signum, (ours, uvicorns) in chained.items():
-            if signal.getsignal(signum) == ours:
-                signal.signal(signum, uvicorns)
-
-
-def _then(handler: Any, loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> Callable[..., None]:
-    def handle_exit(server: object, sig: int, frame: types.FrameType | None) -> None:
-        handler(sig, frame)  # uvicorn's own first: it sets should_exit
-        with suppress(RuntimeError):  # a closed loop has no streams left to end
-            loop.call_soon_threadsafe(callback)
-
-    return handle_exit
-
-
-def server_exiting() -> bool:
-    """True once uvicorn (the server whose bound method handles SIGTERM) has been told to exit."""
-    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
-    return getattr(server, "should_exit", False) is True
 
 
 def forwarding_logs(config: Config, broadcaster: Broadcaster) -> AbstractContextManager[None]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from itertools import count
 
@@ -14,7 +15,11 @@ class PageStore:
     """
 
     def __init__(self) -> None:
-        self._ids = count(1)
+        # ids from a random start: the workers of one server never hand out the same one (a tab may ask another
+        # worker for its page, which then has none, rather than another tab's); 16 digits each, so that a page's
+        # length does not depend on the worker; below 2**53, JavaScript's exact range
+        self.first = 2**50 + secrets.randbelow(2**31) * 2**19 + 1
+        self._ids = count(self.first)
         self._pages: OrderedDict[int, list[bytes]] = OrderedDict()
 
     def new_id(self) -> int:

@@ -8,6 +8,7 @@ import anyio.to_thread
 from ._broadcast import Broadcaster
 from ._config import Config
 from ._errors import describe_exception
+from ._stopping import SAVE_GRACE, restart_expected_on_save
 
 logger = logging.getLogger(__name__)
 
@@ -16,11 +17,15 @@ async def python_changed(config: Config, broadcaster: Broadcaster, paths: list[s
     """A Python file was saved: before the server's reloader restarts for it, check that it still compiles.
 
     If not, every tab is told at once (its overlay shows the error while the page stays as it is); a
-    restart that works updates the tabs as before, and clears it.
+    restart that works updates the tabs as before, and clears it. Then, where the reloader is one whose
+    stop we cannot hear, our streams end now (the error notice first), so that it never waits for them.
     """
     error = await anyio.to_thread.run_sync(first_syntax_error, paths)
     if error is not None:
-        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)})
+        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)}, shared=True)
+    if restart_expected_on_save():
+        logger.debug("a Python file was saved: ending hot reload streams before the reloader stops the server")
+        broadcaster.end_streams(SAVE_GRACE, shared=True)
 
 
 def first_syntax_error(paths: list[str]) -> SyntaxError | None:

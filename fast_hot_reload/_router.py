@@ -4,7 +4,6 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import suppress
 from typing import Any
-from urllib.parse import urlsplit
 
 import anyio
 from fastapi import APIRouter, Request, Response, WebSocket
@@ -15,13 +14,14 @@ from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
 from ._compat import SSE_PING_OFF, quiet_while_stopping
 from ._config import Config, env_enabled
+from ._hosts import origin_allowed, refusal
 from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
 
 logger = logging.getLogger(__name__)
 
 SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+MAX_REFUSED = 64  # refused origin and host pairs remembered, so that a tab retrying is logged once
 WS_PING = '{"type":"ping"}'
 SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
 SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
@@ -49,16 +49,21 @@ def create_router(config: Config) -> APIRouter:
         cache = "public, max-age=31536000, immutable" if immutable else "no-cache"
         return Response(script, media_type="application/javascript", headers={"Cache-Control": cache})
 
+    refused: set[tuple[str | None, str | None]] = set()  # (origin, host) pairs already logged: each is said once
+
     async def websocket_events(websocket: WebSocket) -> None:
         runtime = _runtime(websocket.scope)
         origin = websocket.headers.get("origin")
-        if runtime is None or not origin_allowed(origin, websocket.headers.get("host"), config.ws_host_override):
-            logger.warning("refused a hot reload websocket from origin %r", origin)
+        host = websocket.headers.get("host")
+        if runtime is None or not origin_allowed(origin, host, config.ws_host_override):
+            if (origin, host) not in refused and len(refused) < MAX_REFUSED:
+                refused.add((origin, host))
+                logger.warning(refusal(origin, host))
             await websocket.close(POLICY_VIOLATION)
             return
         with quiet_while_stopping():
             await websocket.accept()
-            if runtime.broadcaster.closed:
+            if runtime.broadcaster.refusing:
                 # this server is stopping: no hello, so the client backs off until the next one answers
                 await websocket.close(SERVICE_RESTART)
                 return
@@ -68,7 +73,7 @@ def create_router(config: Config) -> APIRouter:
         runtime = _runtime(request.scope)
         if runtime is None:
             return Response(status_code=404)
-        if runtime.broadcaster.closed:
+        if runtime.broadcaster.refusing:
             return Response(status_code=503)  # stopping: the client backs off until the next server answers
         if request.method == "HEAD":
             return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
@@ -92,20 +97,8 @@ def create_router(config: Config) -> APIRouter:
     return router
 
 
-def origin_allowed(origin: str | None, host: str | None, override: str | None) -> bool:
-    """Browsers always send Origin on websockets: accept only pages served by this app (CSWSH)."""
-    if origin is None:
-        return True  # not a browser, so not a cross-site page riding on the user's cookies
-    origin_host = urlsplit(origin).hostname
-    server_host = urlsplit(f"//{host}").hostname if host else None
-    if origin_host is None:
-        return False
-    if origin_host in (server_host, override.strip("[]").lower() if override else None):
-        return True
-    return origin_host in LOCAL_HOSTS and server_host in LOCAL_HOSTS
-
-
 async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:
+    ended = False
     async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
         tg.start_soon(_drain, websocket, tg.cancel_scope)
         # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
@@ -113,13 +106,16 @@ async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> No
             await websocket.send_text(broadcaster.hello())
             while True:
                 item = await subscription.next()  # None: a keepalive tick
-                if broadcaster.closed:
+                if not isinstance(item, Notice) and subscription.ended:  # notices first: an error before a stop
+                    ended = True
+                    with anyio.fail_after(SEND_TIMEOUT):
+                        await websocket.send_text(broadcaster.restart_notice())
                     break
                 text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
                 with anyio.fail_after(SEND_TIMEOUT):
                     await websocket.send_text(text)
         tg.cancel_scope.cancel()
-    if broadcaster.closed:
+    if ended:
         with suppress(WebSocketDisconnect, OSError, RuntimeError):
             await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
 
@@ -134,13 +130,16 @@ async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
 async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
     async with broadcaster.subscribe() as subscription:
         yield sse_frame(broadcaster.version, broadcaster.hello())
-        while not broadcaster.closed:
+        while True:
             item = await subscription.next()
             if isinstance(item, Notice):
-                yield item.sse()
+                yield item.sse()  # notices first: an error found just before a stop still reaches the tab
+            elif subscription.ended:
+                yield f"data: {broadcaster.restart_notice()}\r\n\r\n".encode()
+                return
             elif item is not None:
                 yield broadcaster.sse(item)
-            elif not broadcaster.closed:
+            else:
                 yield SSE_PING  # a keepalive tick
 
 

@@ -1,26 +1,22 @@
 from __future__ import annotations
 
-import fnmatch
 import logging
-import signal
-import sys
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 
 from ._config import Config
+from ._reloaders import reloader_warning
 
 logger = logging.getLogger("fast_hot_reload")
 
 SERVER_LOGGERS = ("uvicorn", "hypercorn.error", "_granian")  # whose handlers print a server's own INFO lines
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error", "hypercorn.access")  # where a server logs each request
-# files we update the tabs for: a server reloader that restarts for them only makes each update slower
-OURS = ("x.html", "x.jinja", "x.jinja2", "x.j2", "x.css", "x.js", "x.svg", "x.png")
 FILTER_MARK = "_fast_hot_reload_filter"
 # set while one of our endpoints runs: what a server logs from inside it (a websocket's "connection open") is ours
 SERVING_OURS: ContextVar[bool] = ContextVar("fast_hot_reload_serving", default=False)
 
 
-def announce(config: Config, folders: int) -> None:
+def announce(config: Config, folders: Sequence[str]) -> None:
     """One INFO line at startup, shown under the server's default logging: what is watched, and how."""
     adopt_server_logging()
     transport = "server-sent events" if config.use_alternate_config else "websocket"
@@ -28,13 +24,19 @@ def announce(config: Config, folders: int) -> None:
     logger.info(
         "fast-hot-reload: watching %s (%d folder%s), %s transport, endpoints under %s",
         roots,
-        folders,
-        "" if folders == 1 else "s",
+        len(folders),
+        "" if len(folders) == 1 else "s",
         transport,
         config.url_prefix,
     )
     quiet_access_log(config.url_prefix)
-    warn_about_reloader()
+    warn_about_reloader(folders)
+
+
+def quiet_startup(config: Config) -> None:
+    """A worker that does not watch (another worker of its server does): our logging set up, no startup line."""
+    adopt_server_logging()
+    quiet_access_log(config.url_prefix)
 
 
 def adopt_server_logging() -> None:
@@ -81,30 +83,8 @@ def quiet_access_log(prefix: str) -> None:
             target.addFilter(quiet)
 
 
-def warn_about_reloader() -> None:
+def warn_about_reloader(folders: Sequence[str] = ()) -> None:
     """Say once, with the fix, when the server's own reloader restarts for the files we update in place."""
-    patterns = [p for p in reload_includes() if any(fnmatch.fnmatch(name, p) for name in OURS)]
-    if patterns:
-        shown = " ".join(f"--reload-include '{p}'" for p in patterns)
-        logger.warning(
-            "uvicorn restarts the server when a template or static file is saved (%s): each save then waits for "
-            "a restart. fast-hot-reload updates the tabs without one: drop %s and keep --reload for Python files",
-            shown,
-            "it" if len(patterns) == 1 else "them",
-        )
-
-
-def reload_includes() -> Sequence[str]:
-    """The extra file patterns uvicorn's reloader watches: from the running server's config, else its command line."""
-    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
-    config = getattr(server, "config", None)
-    if config is not None and getattr(config, "reload", False):
-        return list(getattr(config, "reload_includes", None) or ())
-    argv = sys.argv
-    found = []
-    for i, arg in enumerate(argv):
-        if arg == "--reload-include" and i + 1 < len(argv):
-            found.append(argv[i + 1])
-        elif arg.startswith("--reload-include="):
-            found.append(arg.split("=", 1)[1])
-    return found if "--reload" in argv else []
+    warning = reloader_warning(folders)
+    if warning is not None:
+        logger.warning(warning)

@@ -20,6 +20,7 @@ from ._paths import under_roots
 from ._poll import Poller, poll_interval, polling_forced
 from ._python import python_changed
 from ._startup import announce as announce_startup
+from ._watchfiles import WATCHFILES_DIRS, WATCHFILES_FILES
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,9 @@ DEBOUNCE_MS = 400  # a stream of changes (a long git checkout) still yields at t
 ON_RELOAD_TIMEOUT = 5.0
 ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 
-IGNORED_DIRS = (*DefaultFilter.ignore_dirs, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
+IGNORED_DIRS = (*WATCHFILES_DIRS, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
 IGNORED_FILES = (
-    *DefaultFilter.ignore_entity_patterns,
+    *WATCHFILES_FILES,
     r"\.py[iw]$",
     r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
     r"^4913$",  # vim's write probe
@@ -53,6 +54,7 @@ class ChangeFilter(DefaultFilter):
 
     ignore_dirs = IGNORED_DIRS
     ignore_entity_patterns = IGNORED_FILES
+    ignore_paths = ()  # ours, not whatever a reloader put on DefaultFilter
 
     def __init__(self, patterns: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -187,7 +189,7 @@ async def watch(
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
         if started is not _nothing:
-            announce_startup(config, len(folders))
+            announce_startup(config, folders)
         started()
         started = _nothing
         try:

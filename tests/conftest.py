@@ -3,11 +3,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,7 +78,8 @@ def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 @dataclass
 class Server:
-    """A real uvicorn (or `fastapi dev`) process serving an app folder copied into a temp dir."""
+    """A real server process (uvicorn, `fastapi dev`, hypercorn, granian...) serving an app folder copied into a
+    temp dir. It leads a process group of its own, as a server started from a terminal does."""
 
     root: Path
     port: int
@@ -103,6 +106,10 @@ class Server:
         assert old in text, f"{old!r} not in {relative}"
         path.write_text(text.replace(old, new))
 
+    def interrupt(self) -> None:
+        """Ctrl+C in the server's terminal: SIGINT to every process of its group, workers included."""
+        os.killpg(self.process.pid, signal.SIGINT)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -111,14 +118,44 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # a worker its server left behind
+
+
+SERVERS = ("uvicorn", "fastapi", "uvicorn.run", "hypercorn", "granian", "gunicorn")
+
+
+def server_args(command: str, port: int, root: Path, reload: bool, workers: int) -> list[str]:
+    """The command line that runs `main:app` on 127.0.0.1:`port`, as each server's README shows it."""
+    host = "127.0.0.1"
+    if command == "fastapi":
+        return [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", host]
+    if command == "uvicorn.run":  # uvicorn.run("main:app", reload=True) in the app's own script
+        script = f"import uvicorn; uvicorn.run('main:app', host='{host}', port={port}, reload={reload})"
+        return [sys.executable, "-c", script]
+    if command == "hypercorn":
+        args = [sys.executable, "-m", "hypercorn", "main:app", "--bind", f"{host}:{port}", "--workers", str(workers)]
+        return args + ["--reload"] * reload
+    if command == "granian":
+        args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port)]
+        return args + ["--workers", str(workers)] + ["--reload"] * reload + ["main:app"]
+    if command == "gunicorn":
+        args = [sys.executable, "-m", "gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker"]
+        return args + ["--bind", f"{host}:{port}", "--workers", str(workers)] + ["--reload"] * reload
+    args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", host]
+    if workers > 1:
+        return args + ["--workers", str(workers)]
+    return args + ["--reload", "--reload-dir", str(root)] * reload
 
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start an app from tests/apps/<name> under `uvicorn --reload` (or `fastapi dev`).
+    """Start an app from tests/apps/<name> under `uvicorn --reload`, or another server of SERVERS.
 
     The app folder is copied to a temp dir, which is the working directory and the only
-    folder watched. Extra environment goes in `env`; `command="fastapi"` runs `fastapi dev`.
+    folder watched. Extra environment goes in `env`; `command="fastapi"` runs `fastapi dev`,
+    `"hypercorn"`, `"granian"`, `"gunicorn"` those servers (with `--reload` unless `reload=False`),
+    `"uvicorn.run"` a script calling `uvicorn.run(..., reload=True)`; `args` are added to the command line.
     """
     servers: list[Server] = []
 
@@ -128,8 +165,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         env: dict[str, str] | None = None,
         command: str = "uvicorn",
         reload: bool = True,
-        args: tuple[str, ...] = (),
+        workers: int = 1,
+        args: Sequence[str] = (),
     ) -> Server:
+        assert command in SERVERS, command
+        module = {"uvicorn.run": "uvicorn", "fastapi": FASTAPI_CLI}.get(command, command)
+        if importlib.util.find_spec(module) is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{module} is not installed: pip install -e '.[test]'")
+            pytest.skip(f"{module} is not installed")
         source = APPS / app if not Path(app).is_absolute() else Path(app)  # an app of tests/apps, or a folder
         root = tmp_path / source.name
         if not root.exists():
@@ -138,16 +182,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
                 vendor(root / "static" / "vendor")
         port = free_port()
         log_path = tmp_path / f"{source.name}-{port}.log"
-        if command == "fastapi":
-            argv = [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", "127.0.0.1"]
-        else:
-            argv = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", "127.0.0.1"]
-            if reload:
-                argv += ["--reload", "--reload-dir", str(root)]
-            argv += args
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         with log_path.open("wb") as log:
-            process = subprocess.Popen(argv, cwd=root, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(
+                [*server_args(command, port, root, reload, workers), *args],
+                cwd=root,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: Ctrl+C can be sent to it alone
+            )
         server = Server(root, port, process, log_path, env or {})
         servers.append(server)
         wait_for(lambda: server.answers() or process.poll() is not None, timeout=30, what="the server to answer")

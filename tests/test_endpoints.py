@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse as StarletteHTML
 from starlette.routing import Route
 from starlette.websockets import WebSocketDisconnect
 
-from fast_hot_reload import FastHotReload, HotReloadMiddleware, _compat, hot_reload_router
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, _broadcast, _compat, hot_reload_router
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._client import render_client
 from fast_hot_reload._router import NOT_RUNNING, _sse_stream
@@ -267,8 +267,37 @@ async def test_sse_stream_merges_and_ends_on_close() -> None:
         event = await anext(stream)
         assert event.startswith(b"id: 2\r\ndata: ") and json.loads(event.split(b"data: ")[1])["type"] == "reload"
         broadcaster.close()
+        assert await anext(stream) == b'data: {"type": "restart", "boot": "%s"}\r\n\r\n' % broadcaster.boot.encode()
         with pytest.raises(StopAsyncIteration):
             await anext(stream)
+    assert broadcaster.subscribers == 0
+
+
+@pytest.mark.anyio
+async def test_ending_the_streams_sends_notices_first_then_turns_clients_away_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Python save under a reloader we cannot hear: the error (if any) goes out, then the restart notice."""
+    now = [100.0]
+    monkeypatch.setattr(_broadcast.time, "monotonic", lambda: now[0])
+    broadcaster = Broadcaster()
+    stream = _sse_stream(broadcaster)
+    with anyio.fail_after(5):
+        await anext(stream)
+        broadcaster.notify({"type": "error", "details": {}})
+        broadcaster.end_streams(3.0)
+        assert json.loads((await anext(stream)).split(b"data: ")[1])["type"] == "error"
+        assert json.loads((await anext(stream)).split(b"data: ")[1])["type"] == "restart"
+        with pytest.raises(StopAsyncIteration):
+            await anext(stream)
+        assert broadcaster.refusing and not broadcaster.closed
+        now[0] += 3.0
+        assert not broadcaster.refusing  # no reloader stopped us after all: clients are served again
+        again = _sse_stream(broadcaster)
+        assert b'"hello"' in await anext(again)
+        broadcaster.publish("css", ("a.css",))
+        assert b'"css"' in await anext(again)
+        await again.aclose()
     assert broadcaster.subscribers == 0
 
 
@@ -430,7 +459,7 @@ def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -
     """The stream-ending poll reads uvicorn's should_exit through the SIGTERM handler it installs."""
     import signal
 
-    from fast_hot_reload._lifespan import server_exiting
+    from fast_hot_reload._stopping import server_exiting
 
     class FakeServer:
         should_exit = False
@@ -485,7 +514,7 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     """The lifespan hears SIGTERM at once, through uvicorn's own handler, which still runs first."""
     import signal
 
-    from fast_hot_reload._lifespan import on_exit_signal
+    from fast_hot_reload._stopping import on_exit_signal
 
     class FakeServer:
         should_exit = False
@@ -498,11 +527,14 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     heard: list[bool] = []
 
     async def main() -> None:
-        sigint = signal.getsignal(signal.SIGINT)  # asyncio's own: not uvicorn's, so left alone
-        with on_exit_signal(lambda: heard.append(server.should_exit)):
+        sigint = signal.getsignal(signal.SIGINT)  # Python's own: chained as any other server's, not as uvicorn's
+        with on_exit_signal(lambda: heard.append(server.should_exit), lambda seconds: None):
             chained = signal.getsignal(signal.SIGTERM)
             assert getattr(chained, "__self__", None) is server  # still found the way uvicorn's is
-            assert signal.getsignal(signal.SIGINT) is sigint
+            assert getattr(signal.getsignal(signal.SIGINT), "__self__", None) is None
+        assert signal.getsignal(signal.SIGINT) is sigint
+        with on_exit_signal(lambda: heard.append(server.should_exit), lambda seconds: None):
+            chained = signal.getsignal(signal.SIGTERM)
             chained(signal.SIGTERM, None)  # type: ignore[operator,misc]
             with anyio.fail_after(5):
                 while not heard:
@@ -550,3 +582,100 @@ def test_a_websocket_failing_as_the_server_stops_is_no_error(monkeypatch: pytest
     else:
         with pytest.raises(AttributeError):
             close_overtaken_by_shutdown()
+
+
+@pytest.mark.parametrize("theirs", ["ignored", "handler", "keyboard"])
+def test_any_servers_stop_signal_ends_the_streams_for_a_while(theirs: str) -> None:
+    """hypercorn's workers ignore SIGINT, granian's set asyncio handlers: either way we hear it, after theirs."""
+    import signal
+
+    from fast_hot_reload._stopping import SIGNAL_GRACE, on_exit_signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    calls: list[str] = []
+    ended: list[float] = []
+    handler: Any = {
+        "ignored": signal.SIG_IGN,
+        "handler": lambda sig, frame: calls.append("theirs"),
+        "keyboard": signal.default_int_handler,
+    }[theirs]
+
+    async def main() -> None:
+        with on_exit_signal(lambda: calls.append("closed"), ended.append):
+            ours = signal.getsignal(signal.SIGTERM)
+            assert ours is not handler and callable(ours)
+            if theirs == "keyboard":
+                with pytest.raises(KeyboardInterrupt):
+                    ours(signal.SIGTERM, None)
+            else:
+                ours(signal.SIGTERM, None)
+            with anyio.fail_after(5):
+                while not ended:
+                    await anyio.sleep(0.001)
+        assert signal.getsignal(signal.SIGTERM) == handler
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        anyio.run(main)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert ended == [SIGNAL_GRACE]
+    assert calls == (["theirs"] if theirs == "handler" else [])  # theirs ran; nothing closed for good
+
+
+def test_a_default_stop_signal_is_left_alone() -> None:
+    import signal
+
+    from fast_hot_reload._stopping import on_exit_signal
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    async def main() -> None:
+        with on_exit_signal(lambda: None, lambda seconds: None):
+            assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # the process just ends, streams and all
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        anyio.run(main)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [
+        ("http://dev.localhost:8080", "127.0.0.1:8000", True),  # *.localhost is this machine, as localhost is
+        ("http://dev.localhost:8080", "dev.localhost:8080", True),
+        ("http://app.localhost", "localhost:8000", True),
+        ("http://localhost.evil.example", "127.0.0.1:8000", False),
+        ("http://dev.example:8080", "127.0.0.1:8000", False),  # a proxy that rewrote Host, or another site
+    ],
+)
+def test_websocket_origins_of_local_names(tmp_path: Path, origin: str, host: str, accepted: bool) -> None:
+    from fast_hot_reload._hosts import origin_allowed
+
+    assert origin_allowed(origin, host, None) is accepted
+
+
+def test_a_refused_origin_is_logged_once_with_the_proxy_fix(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A tab behind a proxy that rewrites Host retries its websocket for ever (over SSE meanwhile): one line, not one
+    per attempt, and it says what to change."""
+    with LocalClient(make_app(tmp_path)) as client:
+        for _ in range(3):
+            headers = {"origin": "http://dev.example:8080", "host": "127.0.0.1:8000"}
+            with (
+                pytest.raises(WebSocketDisconnect),
+                client.websocket_connect("/__hot_reload/ws", headers=headers) as ws,
+            ):
+                ws.receive_text()
+        with (
+            pytest.raises(WebSocketDisconnect),
+            client.websocket_connect(
+                "/__hot_reload/ws", headers={"origin": "http://evil.example", "host": "127.0.0.1:8000"}
+            ) as ws,
+        ):
+            ws.receive_text()
+    refused = [r.getMessage() for r in caplog.records if "refused a hot reload websocket" in r.getMessage()]
+    assert len(refused) == 2, refused
+    assert "'http://dev.example:8080' for Host '127.0.0.1:8000'" in refused[0]
+    assert "proxy_set_header Host $host;" in refused[0] and "ws_host_override='dev.example'" in refused[0]

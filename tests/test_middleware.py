@@ -114,7 +114,7 @@ async def through(app: ASGIApp, **scope_options: Any) -> tuple[list[Message], by
     """Run `app` under the middleware; return the messages and the tag it should have used."""
     runtime = new_runtime()
     messages = await run(HotReloadMiddleware(app), make_scope(runtime, **scope_options))
-    return messages, runtime.tag(scope_options.get("root_path", ""), None, page=1)  # the runtime's first page
+    return messages, runtime.tag(scope_options.get("root_path", ""), None, page=runtime.pages.first)
 
 
 async def untouched(app: ASGIApp, **scope_options: Any) -> None:
@@ -310,7 +310,7 @@ async def test_csp_nonce_is_copied() -> None:
     messages = await run(
         HotReloadMiddleware(replay(start(content_security_policy=csp), body(PAGE))), make_scope(runtime)
     )
-    tag = runtime.tag("", "abc", page=1)
+    tag = runtime.tag("", "abc", page=runtime.pages.first)
     assert b' nonce="abc" ' in tag
     assert body_of(messages) == inject(PAGE, tag)
 
@@ -441,7 +441,8 @@ def page_app(tmp_path: Path, gzip_first: bool | None) -> FastAPI:
 
     @app.get("/runtime")
     def runtime(request: Request) -> dict[str, str]:
-        return {"tag": request.state.fast_hot_reload.tag(request.scope["root_path"], None, page=1).decode()}
+        runtime = request.state.fast_hot_reload
+        return {"tag": runtime.tag(request.scope["root_path"], None, page=runtime.pages.first).decode()}
 
     app.state.big = big
     if gzip_first:

@@ -26,7 +26,7 @@ CONNECT_TIMEOUT = 5.0
 EVENT_TIMEOUT = 5.0  # a file edit reaches every client well within this
 RESTART_TIMEOUT = 20.0  # uvicorn --reload: old worker down, new one imported and answering
 RETRY_PAUSE = 0.05  # between connection attempts while a server restarts
-MESSAGE_TYPES = {"hello", "css", "reload", "ping", "error", "server-log"}
+MESSAGE_TYPES = {"hello", "css", "reload", "ping", "error", "server-log", "restart"}
 BAD_LOG_LINES = ("Waiting for connections to close", "ERROR", "Traceback")
 
 
@@ -64,18 +64,26 @@ def check_message(text: str | bytes, server: Server) -> dict[str, Any]:
 
 
 class Listener:
-    """One hot reload client; `hello` is its first message, `next()` the following ones but pings."""
+    """One hot reload client; `hello` is its first message, `next()` the following ones but pings.
+
+    A stream the server ends because it stops says so last (`{"type": "restart"}`): `restarted` records it.
+    """
 
     def __init__(self, server: Server, receive: Callable[[], Awaitable[str | bytes]]) -> None:
         self.server = server
         self._receive = receive
         self.hello: dict[str, Any] = {}
+        self.restarted = False
 
     async def next(self, timeout: float = EVENT_TIMEOUT) -> dict[str, Any]:
         with anyio.fail_after(timeout):
             while True:
                 message = check_message(await self._receive(), self.server)
-                if message["type"] != "ping":
+                assert not self.restarted, f"{message} after the restart notice"
+                if message["type"] == "restart":
+                    assert message["boot"] == self.hello["boot"], message
+                    self.restarted = True
+                elif message["type"] != "ping":
                     return message
 
     async def next_change(self, after: int, timeout: float = EVENT_TIMEOUT) -> dict[str, Any]:
@@ -119,7 +127,9 @@ async def listen(server: Server, transport: str = "ws", **ws_options: Any) -> As
                 raise StreamEnded(clean=True) from None
             except httpx.RemoteProtocolError:
                 raise StreamEnded(clean=False) from None
-            assert event.id == str(json.loads(event.data)["version"]), "the SSE id is the version (Last-Event-ID)"
+            data = json.loads(event.data)
+            if "version" in data:
+                assert event.id == str(data["version"]), "the SSE id is the version (Last-Event-ID)"
             return event.data
 
         listener = Listener(server, receive)

@@ -173,6 +173,30 @@ def test_filter_user_patterns(pattern: str, ignored: str, kept: str) -> None:
     assert watch_filter(Change.modified, kept) is True
 
 
+def test_filter_keeps_watchfiles_defaults_and_nothing_a_reloader_adds_to_them() -> None:
+    """granian's --reload-ignore-dirs extends watchfiles.DefaultFilter in place, then forks the worker importing us."""
+    import subprocess
+    import sys
+
+    from watchfiles import DefaultFilter
+
+    assert set(DefaultFilter.ignore_dirs) - {"site-packages"} <= set(watch_module.IGNORED_DIRS)  # 0.21 had it too
+    assert set(DefaultFilter.ignore_entity_patterns) <= set(watch_module.IGNORED_FILES)
+    code = (
+        "import watchfiles\n"
+        "F = watchfiles.DefaultFilter\n"
+        "F.ignore_dirs = (*F.ignore_dirs, 'templates', 'static')\n"
+        "F.ignore_entity_patterns = (*F.ignore_entity_patterns, r'\\.css$')\n"
+        "F.ignore_paths = ('/app',)\n"
+        "from watchfiles import Change\n"
+        "from fast_hot_reload._watch import ChangeFilter\n"
+        "keep = ChangeFilter()\n"
+        "print(all(keep(Change.modified, p) for p in ('/app/templates/a.html', '/app/static/a.css')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "True", done.stderr
+
+
 def test_filter_applies_to_all_change_kinds() -> None:
     for change in Change:
         assert ChangeFilter()(change, "/p/a.pyc") is False

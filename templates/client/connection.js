@@ -6,6 +6,9 @@ const Connection = (() => {
   const STABLE_MS = 1000; // a connection dropped sooner after its hello was a server going away
   // a probe that waits in a listening socket nobody serves (a reloader whose worker failed) gets no answer: give up on it
   const PROBE_TIMEOUT = 3000;
+  // a server that said it is stopping: try the next one at least this often, for this long (a reloader's restart)
+  const RESTART_RETRY = 100;
+  const RESTART_WINDOW = 5000; // ms: a reloader seen slowest (hypercorn polls once a second), then a slow import
 
   function endpoint(scriptUrl, kind) {
     const url = new URL(kind === "ws" ? "ws" : "events", scriptUrl);
@@ -29,6 +32,7 @@ const Connection = (() => {
     let channel = null;
     let timer = null;
     let stopped = false; // closed for good: the tab is going away
+    let restartUntil = 0; // the server said it is stopping: until then, retry at a steady pace, not backing off
 
     function attempt() {
       timer = null;
@@ -41,9 +45,11 @@ const Connection = (() => {
         if (ended) return;
         try { msg = JSON.parse(data); } catch { return; }
         if (!msg || typeof msg.type !== "string" || msg.type === "ping" || msg.type === "log" || msg.type === "down") return;
+        if (msg.type === "restart") { restartUntil = Date.now() + RESTART_WINDOW; return; }
         if (msg.type === "hello") {
           greeted = true;
           downSince = null;
+          restartUntil = 0;
           clearTimeout(probe);
           wsRefused = 0;
           if (transport !== CONFIG.transport && !announcedFallback) {
@@ -102,7 +108,8 @@ const Connection = (() => {
     function delay() {
       const cap = CONFIG.reconnectInterval * 1000;
       if (isQuiet()) return cap; // hidden tabs only: no hurry
-      return Math.min(cap, FAST_RETRIES[failures] ?? cap);
+      const backoff = Math.min(cap, FAST_RETRIES[failures] ?? cap);
+      return Date.now() < restartUntil ? Math.min(backoff, RESTART_RETRY) : backoff;
     }
 
     function schedule() {

@@ -53,6 +53,11 @@ async def api() -> dict[str, str]:
     return {"message": MESSAGE}
 
 
+@app.get("/worker")
+async def worker() -> int:
+    return os.getpid()  # which of several workers answered
+
+
 @app.get("/subscribers")
 async def subscribers(request: Request) -> int:
     count: int = request.state.fast_hot_reload.broadcaster.subscribers
