@@ -18,6 +18,7 @@ import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,9 @@ def measure(saves: int = 100, idle_seconds: float = 15.0, workdir: Path | None =
         async def all_saves() -> list[dict[str, Any]]:
             return await asyncio.gather(*(saves_to(s, saves, seed) for seed, s in enumerate(servers.values())))
 
-        results = dict(zip(servers, asyncio.run(all_saves()), strict=True))
+        # a thread of its own: run.py keeps Playwright's loop running in this one while the browser is open
+        with ThreadPoolExecutor(1) as pool:
+            results = dict(zip(servers, pool.submit(asyncio.run, all_saves()).result(), strict=True))
         time.sleep(QUIET_SECONDS)  # the window shows a project at rest
         cpu = idle_cpu(servers, idle_seconds)
         files = sum(len(names) for _, _, names in os.walk(next(iter(servers.values())).root))
