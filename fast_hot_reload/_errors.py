@@ -44,11 +44,6 @@ def describe_exception(exc: BaseException, roots: tuple[Path, ...]) -> dict[str,
         return details
 
 
-def describe_syntax_error(exc: SyntaxError, roots: tuple[Path, ...]) -> dict[str, Any]:
-    """Describe a `SyntaxError` from `compile()` or an import: `describe_exception` for that type."""
-    return describe_exception(exc, roots)
-
-
 def _unwrap(exc: BaseException) -> BaseException:
     # a task group's group of one says nothing the error inside does not
     for _ in range(10):

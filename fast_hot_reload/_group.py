@@ -42,10 +42,6 @@ class Group:
         self._log = folder / "events.jsonl"
         self.offset = 0  # bytes of the log applied so far
 
-    @property
-    def leader(self) -> bool:
-        return self._leader is not None
-
     def lead(self) -> bool:
         """Become the leader if nobody is: the first member, or the next one after the leader's process ended."""
         if self._leader is not None:

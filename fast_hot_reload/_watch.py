@@ -43,7 +43,6 @@ IGNORED_FILES = (
     r"^\.~lock\.",  # LibreOffice
     r"^\.goutputstream-",  # gedit
 )
-IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".svg", ".ico", ".bmp")
 
 
 class ChangeFilter(DefaultFilter):

@@ -15,7 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fast_hot_reload import _errors
-from fast_hot_reload._errors import describe_exception, describe_syntax_error, error_page
+from fast_hot_reload._errors import describe_exception, error_page
 
 TAG = b'<script src="/__hot_reload/client.js" defer></script>'
 TEMPLATES = {
@@ -340,7 +340,7 @@ def test_compile_syntax_error(tmp_path: Path) -> None:
     path.write_text("import os\n\ndef view(:\n    return 1\n")
     exc = failure(lambda: compile(path.read_text(), str(path), "exec"))
     assert isinstance(exc, SyntaxError)
-    details = describe_syntax_error(exc, (tmp_path,))
+    details = describe_exception(exc, (tmp_path,))
     assert details["kind"] == "syntax"
     assert (details["title"], details["message"]) == ("SyntaxError", "invalid syntax")
     assert details["location"] == {"file": "app/views.py", "line": 3, "column": 10, "template": None}
