@@ -275,3 +275,27 @@ def test_config_is_immutable() -> None:
     config = make().config
     with pytest.raises(AttributeError):
         config.url_prefix = "/x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("option", ["full_reload", "browser_logs"])
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_switches_must_be_bool(option: str, value: object) -> None:
+    with pytest.raises(TypeError, match=f"{option} must be bool"):
+        make(**{option: value})
+
+
+@pytest.mark.parametrize("hosts", [["http://dev.test"], ["dev.test:8000"], ["dev.test/x"], [""], ["a b"]])
+def test_allowed_hosts_are_bare_names(hosts: list[str]) -> None:
+    with pytest.raises(ValueError, match="allowed_hosts items are host names"):
+        make(allowed_hosts=hosts)
+
+
+def test_allowed_hosts_take_names_domains_any_and_one_string() -> None:
+    assert make(allowed_hosts=["devbox.local", ".example.test", "*"]).config.allowed_hosts == (
+        "devbox.local",
+        ".example.test",
+        "*",
+    )
+    assert make(allowed_hosts="devbox.local").config.allowed_hosts == ("devbox.local",)
+    with pytest.raises(TypeError, match="allowed_hosts items must be str"):
+        make(allowed_hosts=[3])
