@@ -59,9 +59,9 @@ def apply(broadcaster: Broadcaster, entries: Iterable[dict[str, Any]], joining: 
     for entry in entries:
         kind = entry.get("t")
         if kind == "event":
-            broadcaster.adopt(int(entry["version"]), entry["kind"], tuple(entry["paths"]))
+            broadcaster.adopt(int(entry["version"]), entry["kind"], tuple(entry["paths"]), bool(entry.get("truncated")))
         elif kind == "notice" and not joining and now - float(entry.get("at", 0)) < NOTICE_AGE:
-            broadcaster.notify(entry["data"])
+            broadcaster.notify(entry["data"], private=bool(entry.get("private")), public=entry.get("public"))
         elif kind == "end":
             left = float(entry.get("at", 0)) + float(entry["seconds"]) - now
             if left > 0:
