@@ -42,6 +42,7 @@ IGNORED_FILES = (
     r"^#.*#$",  # emacs autosave
     r"^\.~lock\.",  # LibreOffice
     r"^\.goutputstream-",  # gedit
+    r"^sed[A-Za-z0-9]{6}$",  # sed -i's temp file, renamed over the real one
 )
 
 

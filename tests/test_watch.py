@@ -126,6 +126,7 @@ def test_relative_never_absolute(path: str, roots: tuple[Path, ...]) -> None:
         "/p/templates/x.tmp",
         "/p/templates/#x.html#",
         "/p/templates/.goutputstream-AB12CD",
+        "/p/templates/sedAb12Cd",  # sed -i
         "/p/data.db",
         "/p/data.sqlite3",
         "/p/data.sqlite",
@@ -151,6 +152,8 @@ def test_filter_ignores(path: str) -> None:
         "/p/pyproject.toml",
         "/p/database.html",
         "/p/logs.css",
+        "/p/templates/sediment.html",
+        "/p/sedan1",
     ],
 )
 def test_filter_keeps(path: str) -> None:
