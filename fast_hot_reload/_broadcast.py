@@ -22,14 +22,26 @@ class Event:
     version: int
     kind: Kind
     paths: tuple[str, ...]
+    truncated: bool = False  # more paths changed than `paths` names: the client must not rely on the list
 
 
 @dataclass(frozen=True)
 class Notice:
-    """A message for the clients connected at the time (a server log line, an error): not versioned, not replayed."""
+    """A message for the clients connected at the time (a server log line, an error): not versioned, not replayed.
+
+    A private one (error details, the app's log lines) goes as `text` only to trusted clients; the others get
+    `public` instead (what was withheld, and how to see it), or nothing when it is None.
+    """
 
     seq: int
     text: str
+    private: bool = False
+    public: str | None = None
+
+    def shown_to(self, trusted: bool) -> Notice | None:
+        if trusted or not self.private:
+            return self
+        return None if self.public is None else Notice(self.seq, self.public)
 
     def sse(self) -> bytes:
         return f"data: {self.text}\r\n\r\n".encode()  # no id: Last-Event-ID stays the version
@@ -38,6 +50,13 @@ class Notice:
 def sse_frame(version: int, data: str) -> bytes:
     """One server-sent event whose id is `version`, ready for the wire (`data` is one line of JSON)."""
     return f"id: {version}\r\ndata: {data}\r\n\r\n".encode()
+
+
+def _fields(event: Event) -> dict[str, Any]:
+    fields: dict[str, Any] = {"version": event.version, "type": event.kind, "paths": list(event.paths)}
+    if event.truncated:
+        fields["truncated"] = True
+    return fields
 
 
 class Broadcaster:
@@ -74,33 +93,40 @@ class Broadcaster:
     def closed(self) -> bool:
         return self._closed
 
-    def publish(self, kind: Kind, paths: tuple[str, ...]) -> Event:
+    def publish(self, kind: Kind, paths: tuple[str, ...], truncated: bool = False) -> Event:
+        """A new version: `paths` changed (cut to MAX_PATHS; `truncated` when the list was cut before)."""
         self.version += 1
-        event = Event(self.version, kind, paths[:MAX_PATHS])
+        event = Event(self.version, kind, paths[:MAX_PATHS], truncated or len(paths) > MAX_PATHS)
         self._history.append(event)
         self._merged.clear()
         self._texts.clear()
         self._frames.clear()
         self._wake()
         if self.journal is not None:
-            self.journal({"t": "event", "version": event.version, "kind": kind, "paths": list(event.paths)})
+            entry = {"t": "event", "version": event.version, "kind": kind, "paths": list(event.paths)}
+            self.journal({**entry, "truncated": True} if event.truncated else entry)
         return event
 
-    def adopt(self, version: int, kind: Kind, paths: tuple[str, ...]) -> None:
+    def adopt(self, version: int, kind: Kind, paths: tuple[str, ...], truncated: bool = False) -> None:
         """Publish an event another worker of this server published, under the version it gave it."""
         if version > self.version:
             self.version = version - 1  # missed ones leave a gap: clients that fell into it reload in full
-            self.publish(kind, paths)
+            self.publish(kind, paths, truncated)
 
-    def notify(self, data: dict[str, Any], shared: bool = False) -> None:
+    def notify(
+        self, data: dict[str, Any], shared: bool = False, private: bool = False, public: dict[str, Any] | None = None
+    ) -> None:
         """Send `data` to every client connected now, beside the versioned events. Never blocks.
 
         `shared`: to the clients of every worker of this server (a Python save's error), not only this one's.
+        `private`: `data` carries details (a traceback, a log line) for trusted clients only; the others get
+        `public` instead, or nothing.
         """
         if shared and self.journal is not None:
-            self.journal({"t": "notice", "data": data, "at": time.time()})
+            self.journal({"t": "notice", "data": data, "private": private, "public": public, "at": time.time()})
         self.notices += 1
-        self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot})))
+        shown = json.dumps({**public, "boot": self.boot}) if public is not None else None
+        self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot}), private, shown))
         self._wake()
 
     def notice_after(self, seq: int) -> Notice | None:
@@ -150,22 +176,28 @@ class Broadcaster:
         complete = bool(missed) and missed[0].version == version + 1
         kind: Kind = "css" if complete and all(e.kind == "css" for e in missed) else "reload"
         # with a gap, nobody knows what changed: no paths, so the client reloads in full
-        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths))[:MAX_PATHS] if complete else ()
-        return Event(self.version, kind, paths)
+        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths)) if complete else ()
+        truncated = complete and (len(paths) > MAX_PATHS or any(e.truncated for e in missed))
+        return Event(self.version, kind, paths[:MAX_PATHS], truncated)
 
-    def hello(self) -> str:
-        """The greeting: boot id, version and the last few events, so a page a little behind catches up in place."""
+    def hello(self, withheld: str | None = None) -> str:
+        """The greeting: boot id, version and the last few events, so a page a little behind catches up in place.
+
+        `withheld`: for a client that gets no details nor log lines, what it is told about that (once).
+        """
         if self._hello is None or self._hello[0] != self.version:
             last = list(self._history)[-RECENT:]
-            recent = [{"version": e.version, "type": e.kind, "paths": list(e.paths)} for e in last]
+            recent = [_fields(e) for e in last]
             data = {"type": "hello", "boot": self.boot, "version": self.version, "recent": recent}
             self._hello = (self.version, json.dumps(data))
+        if withheld is not None:
+            return self._hello[1][:-1] + ", " + json.dumps({"withheld": withheld})[1:]
         return self._hello[1]
 
     def message(self, event: Event) -> str:
         """The event as JSON text, for websockets."""
         if event not in self._texts:
-            data = {"type": event.kind, "boot": self.boot, "version": event.version, "paths": list(event.paths)}
+            data = {"type": event.kind, "boot": self.boot, **_fields(event)}
             self._texts[event] = json.dumps(data)
         return self._texts[event]
 
@@ -175,9 +207,12 @@ class Broadcaster:
             self._frames[event] = sse_frame(event.version, self.message(event))
         return self._frames[event]
 
-    def subscribe(self) -> Subscription:
-        """A client's subscription, for `async with`: counted in `subscribers` until it ends."""
-        return Subscription(self)
+    def subscribe(self, trusted: bool = True) -> Subscription:
+        """A client's subscription, for `async with`: counted in `subscribers` until it ends.
+
+        `trusted`: the client gets private notices (error details, log lines) as they are.
+        """
+        return Subscription(self, trusted)
 
     async def wait_beyond(
         self, version: int, ticks: int | None = None, notices: int | None = None, epoch: int | None = None
@@ -208,10 +243,11 @@ class Subscription:
     than a generator-based one.
     """
 
-    __slots__ = ("_broadcaster", "epoch", "notices", "version")
+    __slots__ = ("_broadcaster", "epoch", "notices", "trusted", "version")
 
-    def __init__(self, broadcaster: Broadcaster) -> None:
+    def __init__(self, broadcaster: Broadcaster, trusted: bool = True) -> None:
         self._broadcaster = broadcaster
+        self.trusted = trusted
         self.version = broadcaster.version
         self.notices = broadcaster.notices
         self.epoch = broadcaster.epoch
@@ -234,12 +270,16 @@ class Subscription:
         A tick from before the call does not count: the client has just been sent something.
         """
         broadcaster = self._broadcaster
-        if broadcaster.notices == self.notices:
-            await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices, self.epoch)
-        notice = broadcaster.notice_after(self.notices)
-        if notice is not None:
+        while True:
+            if broadcaster.notices == self.notices:
+                await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices, self.epoch)
+            notice = broadcaster.notice_after(self.notices)
+            if notice is None:
+                break
             self.notices = notice.seq
-            return notice
+            shown = notice.shown_to(self.trusted)
+            if shown is not None:
+                return shown
         self.notices = broadcaster.notices  # any it missed were dropped from the bounded list
         event = broadcaster.since(self.version)
         if event is not None:

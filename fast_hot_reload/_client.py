@@ -7,7 +7,6 @@ from typing import Any
 
 import jinja2
 
-from ._broadcast import MAX_PATHS
 from ._config import Config
 
 TEMPLATE = "client.js.jinja"
@@ -33,7 +32,6 @@ def client_settings(config: Config) -> dict[str, Any]:
         "connectedMessage": config.ws_connected_message,
         "reconnectMessage": config.ws_reconnect_message,
         "reconnectInterval": config.reconnect_interval,
-        "maxPaths": MAX_PATHS,  # an event with this many paths may have lost some: reload in full
         "fullReload": config.full_reload,
     }
 

@@ -43,3 +43,17 @@ def quiet_while_stopping() -> Iterator[None]:
         if not server_exiting():
             raise
         logger.debug("a websocket failed as the server stopped", exc_info=True)
+
+
+def drop_stuck(send: object) -> None:
+    """Abort the connection of a websocket whose client stopped reading, after its close was sent.
+
+    A server closes a transport only once its unsent bytes are out, which a client that never reads never lets
+    happen: the socket would stay open as long as the client lives. uvicorn hands the app its protocol's bound
+    `asgi_send`, whose transport can be aborted; elsewhere this does nothing.
+    """
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    buffered = getattr(transport, "get_write_buffer_size", None)
+    if callable(buffered) and buffered() > 0 and callable(getattr(transport, "abort", None)):
+        logger.debug("aborting a websocket whose client stopped reading")
+        transport.abort()  # type: ignore[union-attr]

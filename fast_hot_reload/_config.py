@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_SWITCH = "FAST_HOT_RELOAD"
+ENV_TRUSTED = "FAST_HOT_RELOAD_TRUSTED_CLIENTS"  # added to trusted_clients: Docker and WSL set it without a code change
 DEFAULT_URL_PREFIX = "/__hot_reload"
 DEFAULT_RECONNECT_INTERVAL = 2.0
 _TRUE = {"1", "true", "yes", "on"}
@@ -37,6 +39,7 @@ class Config:
     allowed_hosts: tuple[str, ...] = ()
     full_reload: bool = False
     browser_logs: bool = True
+    trusted_clients: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.on_reload is not None and not callable(self.on_reload):
@@ -54,6 +57,8 @@ class Config:
             _check_allowed_host(host)
         _check_type("full_reload", self.full_reload, bool)
         _check_type("browser_logs", self.browser_logs, bool)
+        for client in self.trusted_clients:
+            check_trusted_client(client)
         for path in self.watch_paths:
             if not path.exists():
                 raise ValueError(f"watch_paths: {str(path)!r} does not exist; create it or pass folders that exist")
@@ -113,6 +118,20 @@ def _check_allowed_host(host: object) -> None:
         )
 
 
+def check_trusted_client(client: object, source: str = "trusted_clients") -> None:
+    if not isinstance(client, str):
+        raise TypeError(f"{source} items must be str, got {type(client).__name__} {client!r}")
+    if client == "*":
+        return
+    try:
+        ipaddress.ip_network(client.strip("[]"), strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{source} items are client IP addresses or networks such as '172.17.0.1', '192.168.1.0/24' or "
+            f"'fd00::/8', or '*' (any client); got {client!r}"
+        ) from None
+
+
 def _check_prefix(prefix: str) -> None:
     _check_type("url_prefix", prefix, str)
     if not _PREFIX_RE.match(prefix):
@@ -140,6 +159,14 @@ def as_patterns(ignore_patterns: str | Sequence[str], name: str = "ignore_patter
     if not isinstance(ignore_patterns, Sequence):
         raise TypeError(f"{name} must be a list of strings, got {type(ignore_patterns).__name__}")
     return tuple(ignore_patterns)
+
+
+def env_trusted_clients() -> tuple[str, ...]:
+    """FAST_HOT_RELOAD_TRUSTED_CLIENTS: more clients that get error details and server logs (comma-separated)."""
+    items = tuple(item for item in re.split(r"[\s,]+", os.environ.get(ENV_TRUSTED, "")) if item)
+    for item in items:
+        check_trusted_client(item, ENV_TRUSTED)
+    return items
 
 
 def env_enabled() -> bool:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from pathlib import Path
 
 from ._broadcast import Broadcaster
@@ -75,10 +76,10 @@ class BrowserConsole(logging.Handler):
 
     def send(self, data: dict[str, str]) -> None:
         if threading.get_ident() == self.thread:
-            self.broadcaster.notify(data)
+            self.broadcaster.notify(data, private=True)  # what the app logs is for the developer's browser only
         else:
             with suppress(RuntimeError):  # a closed loop: the server is gone, and so are the tabs' connections
-                self.loop.call_soon_threadsafe(self.broadcaster.notify, data)
+                self.loop.call_soon_threadsafe(partial(self.broadcaster.notify, data, private=True))
 
 
 @contextmanager

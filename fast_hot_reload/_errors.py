@@ -231,6 +231,20 @@ def _text(details: dict[str, Any], omitted: int) -> str:
     return "\n".join(lines)
 
 
+def withheld_details(title: str, note: str) -> dict[str, Any]:
+    """What a client that is not trusted with error details is shown instead: that they exist, and how to see them."""
+    return {
+        "kind": "withheld",
+        "title": title,
+        "message": note,
+        "location": None,
+        "source": None,
+        "frames": [],
+        "chain": [],
+        "text": f"{title}: {note}",
+    }
+
+
 def error_page(details: dict[str, Any], tag: bytes, status: int = 500) -> bytes:
     """A complete HTML page for a failed request: the error as text, as JSON for the overlay, and the client tag.
 

@@ -67,17 +67,33 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def origin_allowed(origin: str | None, host: str | None, override: str | None) -> bool:
-    """Browsers always send Origin on websockets: accept only pages served by this app (CSWSH)."""
+def origin_allowed(origin: str | None, host: str | None, override: str | None, secure: bool = False) -> bool:
+    """Browsers always send Origin on websockets: accept only pages served by this server (CSWSH).
+
+    The port counts: a page of another dev server on this machine (`http://localhost:3000`) is another site.
+    """
     if origin is None:
         return True  # not a browser, so not a cross-site page riding on the user's cookies
-    origin_host = urlsplit(origin).hostname
-    server_host = urlsplit(f"//{host}").hostname if host else None
-    if origin_host is None:
+    try:
+        page = urlsplit(origin)
+        server = urlsplit(f"//{host}") if host else None
+        page_port = page.port or (443 if page.scheme == "https" else 80)
+        server_port = server.port if server else None
+    except ValueError:  # a port that is not a number
         return False
-    if origin_host in (server_host, override.strip("[]").lower() if override else None):
-        return True
-    return is_local(origin_host) and is_local(server_host)
+    if page.hostname is None or server is None:
+        return page.hostname is not None and page.hostname == _override(override)
+    if page.hostname == _override(override):
+        return True  # the page is served elsewhere (a proxy); the websocket comes here directly
+    if server_port is None:  # a default port: a proxy in front, maybe terminating TLS
+        same_port = page_port in (80, 443) if not secure else page_port == 443
+    else:
+        same_port = page_port == server_port
+    return same_port and (page.hostname == server.hostname or (is_local(page.hostname) and is_local(server.hostname)))
+
+
+def _override(override: str | None) -> str | None:
+    return override.strip("[]").lower() if override else None
 
 
 def is_local(host: str | None) -> bool:
@@ -90,7 +106,7 @@ def refusal(origin: str | None, host: str | None) -> str:
     text = f"refused a hot reload websocket from origin {origin!r}"
     origin_host = urlsplit(origin).hostname if origin else None
     server_host = urlsplit(f"//{host}").hostname if host else None
-    if origin_host and (is_local(server_host) or _is_ip(server_host)):
+    if origin_host and origin_host != server_host and (is_local(server_host) or _is_ip(server_host)):
         text += (
             f" for Host {host!r}: if a proxy forwards this page, it rewrote Host, so the page's origin cannot be "
             "checked. Pass Host on (nginx: `proxy_set_header Host $host;`, with `Upgrade`/`Connection` for "
@@ -107,3 +123,69 @@ def _is_ip(host: str | None) -> bool:
     except ValueError:
         return False
     return True
+
+
+MAX_CLIENTS = 1024  # client addresses whose trust is remembered
+
+
+class ClientTrust:
+    """Who gets error details (tracebacks, source lines) and the app's log lines: this machine, and whom the user names.
+
+    A dev server bound to 0.0.0.0 serves the whole network: what the developer's app logs or raises is for the
+    developer's browser. Judged by the client address as the server resolved it (uvicorn applies trusted
+    proxies' X-Forwarded-For first). Anyone else is told, once, what was withheld and how to share it.
+    """
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        items = [item.strip("[]") for item in extra]
+        self.anyone = "*" in items
+        self.networks = tuple(ipaddress.ip_network(item, strict=False) for item in items if item != "*")
+        self._known: dict[str, bool] = {}
+        self._warned: set[str] = set()
+
+    def trusted(self, scope: Scope) -> bool:
+        if self.anyone:
+            return True
+        address = client_address(scope)
+        if address is None:
+            return False  # no address at all (some servers on a unix socket): nothing says it is this machine
+        known = self._known.get(address)
+        if known is None:
+            if len(self._known) >= MAX_CLIENTS:
+                self._known.clear()
+            known = self._known[address] = self._judge(address)
+        return known
+
+    def _judge(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
+        except ValueError:
+            return False  # not an address: a name some test client gives, a unix socket's path
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return ip.is_loopback or any(ip in network for network in self.networks if network.version == ip.version)
+
+    def withheld(self, scope: Scope) -> str:
+        """What a client that is not trusted is told instead of the details; the server says it once per client."""
+        address = client_address(scope) or "unknown"
+        if address not in self._warned and len(self._warned) < MAX_CLIENTS:
+            self._warned.add(address)
+            logger.warning(
+                "error details and the app's log lines are not sent to %s, which is not this machine (loopback). "
+                "If that is your own browser (Docker, WSL2, a VM, a phone), share them with it: "
+                "FastHotReload(app, trusted_clients=[%r]) or FAST_HOT_RELOAD_TRUSTED_CLIENTS=%s",
+                address,
+                address,
+                address,
+            )
+        return (
+            f"Error details and the server's log lines are shown only to browsers on the server's own machine; "
+            f"the server sees this browser as {address}. If it is yours (Docker, WSL2, a VM, a phone), start the "
+            f"app with FastHotReload(app, trusted_clients=[{address!r}]) or set "
+            f"FAST_HOT_RELOAD_TRUSTED_CLIENTS={address}; the server's terminal has the details."
+        )
+
+
+def client_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None

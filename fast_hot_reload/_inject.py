@@ -27,21 +27,28 @@ class TagInserter:
 
     Only the bytes from the latest `</body` on are held back (or the few that could start one),
     so a streamed page is never buffered whole. Given `keep`, it is handed the page as sent
-    (its chunks, not a copy) once the last one is out.
+    (its chunks, not a copy) once the last one is out, unless the page grew past `keep_limit`:
+    then nothing more is kept from the moment it did.
     """
 
     Keep = Callable[[list[bytes]], None]
 
-    def __init__(self, tag: bytes, keep: Keep | None = None) -> None:
+    def __init__(self, tag: bytes, keep: Keep | None = None, keep_limit: int = 1 << 20) -> None:
         self.tag = tag
         self._held = b""
         self._keep = keep
         self._sent: list[bytes] = []
+        self._room = keep_limit  # bytes that may still be kept
 
     def feed(self, chunk: bytes, last: bool = False) -> bytes:
         """The bytes that can be sent now; with `last`, everything, tag included."""
         out = self._feed(chunk, last)
         if self._keep is not None:
+            self._room -= len(out)
+            if self._room < 0:  # too big to be a baseline: let go of what was kept so far, and of the rest
+                self._keep = None
+                self._sent = []
+                return out
             self._sent.append(out)
             if last:
                 self._keep(self._sent)

@@ -8,8 +8,10 @@ from collections.abc import Awaitable, Iterable, Sequence
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._hosts import client_address
 from ._inject import TagInserter
 from ._manual import serve_lifespan
+from ._pages import MAX_PAGE_BYTES
 from ._state import STATE_KEY, Runtime
 from ._templates import RENDERED
 
@@ -52,6 +54,7 @@ class HotReloadMiddleware:
             return
         inserter: TagInserter | None = None
         rendered: set[str] = set()  # the template files the response used, noted by the Jinja hook
+        root_path = scope.get("root_path", "")  # the app's: a Mount (StaticFiles) extends the scope's as it routes
 
         def send_page(message: Message) -> Awaitable[None]:
             # a plain function handing back the next awaitable: no coroutine of ours per message, so a
@@ -59,7 +62,7 @@ class HotReloadMiddleware:
             nonlocal inserter
             if inserter is None:
                 if message["type"] == "http.response.start" and is_html(message.get("headers", ())):
-                    message, inserter = self.start_page(runtime, scope, message, rendered)
+                    message, inserter = self.start_page(runtime, scope, message, rendered, root_path)
                 return send(message)
             if message["type"] == "http.response.body":
                 more = message.get("more_body", False)
@@ -79,26 +82,25 @@ class HotReloadMiddleware:
             RENDERED.reset(token)  # a server that runs requests one after another in one context sees no stale set
 
     def start_page(
-        self, runtime: Runtime, scope: Scope, message: Message, rendered: set[str]
+        self, runtime: Runtime, scope: Scope, message: Message, rendered: set[str], root_path: str
     ) -> tuple[Message, TagInserter | None]:
         """The start message to send, and the inserter for the body if this page gets the tag."""
         try:
             kind = request_kind(scope["headers"])
             if kind == FRAGMENT:
                 return with_templates(runtime, message, rendered), None
-            tag, keep = self.tag_for(runtime, scope, kind, message.get("status", 200), message["headers"], rendered)
+            status = message.get("status", 200)
+            tag, keep = self.tag_for(runtime, scope, kind, status, message["headers"], rendered, root_path)
             if tag is None:
                 return message, None
-            grow = len(tag)
-            headers = [
-                (k, b"%d" % (int(v) + grow) if k.lower() == b"content-length" else v) for k, v in message["headers"]
-            ]
+            headers = tagged_headers(message["headers"], len(tag))
         except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
             logger.debug("not injecting into an unusual response: %r", exc)
             return message, None
         scope[INJECTED] = True  # for the outer layer: this page has its tag
         # HEAD: the headers promise the tag, and there is no body to put it in
-        return {**message, "headers": headers}, TagInserter(tag, keep) if scope.get("method") != "HEAD" else None
+        inserter = TagInserter(tag, keep, MAX_PAGE_BYTES) if scope.get("method") != "HEAD" else None
+        return {**message, "headers": headers}, inserter
 
     def tag_for(
         self,
@@ -108,11 +110,15 @@ class HotReloadMiddleware:
         status: int,
         headers: Sequence[tuple[bytes, bytes]],
         rendered: set[str],
+        root_path: str,
     ) -> tuple[bytes | None, TagInserter.Keep | None]:
         """The tag for this HTML response (None when it is to be left alone), and where to keep the page."""
-        if status < 200 or status in (204, 304) or kind == NOT_PAGE:
+        # a 206 is a part of a file: the tag in it would make a whole that never existed
+        if status < 200 or status in (204, 206, 304) or kind == NOT_PAGE:
             return None, None
         fields = {key.lower(): value for key, value in reversed(headers)}  # the first of a repeated one wins
+        if b"content-range" in fields:
+            return None, None
         if ASCII_UNSAFE_CHARSET.search(fields[b"content-type"].lower()):
             return None, None
         if fields.get(b"content-encoding", b"identity").lower() != b"identity":
@@ -122,12 +128,32 @@ class HotReloadMiddleware:
         nonce = NONCE_RE.search(policy) if policy else None
         page = runtime.pages.new_id()
         templates = runtime.template_paths(rendered)
-        tag = runtime.tag(scope.get("root_path", ""), nonce.group(1).decode() if nonce else None, page, templates)
+        tag = runtime.tag(root_path, nonce.group(1).decode() if nonce else None, page, templates)
         # the client keeps the pages it fetches itself: only pages a tab opened need a baseline here
         # a baseline is for a document a tab shows (its first three-way morph): not for fetches, the client's own
         # included (it keeps what it fetched), nor for tools like wrk; browsers name their navigations
-        keep = (lambda chunks: runtime.pages.keep(page, chunks)) if kind == DOCUMENT else None
+        client, content_type = client_address(scope), fields[b"content-type"]
+        keep = (lambda chunks: runtime.pages.keep(page, chunks, client, content_type)) if kind == DOCUMENT else None
         return tag, keep
+
+
+def tagged_headers(headers: Iterable[tuple[bytes, bytes]], grow: int) -> list[tuple[bytes, bytes]]:
+    """The headers of a response that gets the tag: its length grown, and nothing that promises the original bytes.
+
+    Byte ranges of the original file would not fit the tagged one (Accept-Ranges goes), and a strong ETag
+    would let If-Range join them (it becomes weak: revalidation with If-None-Match still works).
+    """
+    out = []
+    for key, value in headers:
+        name = key.lower()
+        if name == b"content-length":
+            value = b"%d" % (int(value) + grow)
+        elif name == b"accept-ranges":
+            continue
+        elif name == b"etag" and not value.startswith(b"W/"):
+            value = b"W/" + value
+        out.append((key, value))
+    return out
 
 
 def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:

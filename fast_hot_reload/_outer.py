@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import http
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -8,8 +9,9 @@ from typing import Any
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._compat import drop_stuck
 from ._endpoints import Endpoints
-from ._errors import describe_exception, error_page
+from ._errors import describe_exception, error_page, withheld_details
 from ._hosts import HostCheck
 from ._middleware import INJECTED
 from ._startup import SERVING_OURS
@@ -53,6 +55,7 @@ class OuterMiddleware:
             return
         failed: ErrorPage | None = None  # a browser page's 5xx, held until it is known why
         started = False  # a response of the app's went out: an exception after it is the server's to log
+        root_path = scope.get("root_path", "")  # as it comes in: routing into a Mount extends the scope's
 
         def relay(message: Message) -> Awaitable[None]:
             # a plain function on the way of every response: no coroutine or object of ours unless a 5xx is held
@@ -61,7 +64,7 @@ class OuterMiddleware:
                 return failed.hold(message)
             if message["type"] == "http.response.start":
                 if message.get("status", 200) >= 500 and INJECTED not in scope and _browser_page(scope["headers"]):
-                    failed = ErrorPage(runtime, scope, send, self.hosts)
+                    failed = ErrorPage(runtime, scope, send, self.hosts, root_path)
                     return failed.hold(message)  # ServerErrorMiddleware's page, or the app's: it raises next, or ends
                 started = True
                 return send(no_cache(message))
@@ -71,9 +74,8 @@ class OuterMiddleware:
             await self.app(scope, receive, relay)
         except Exception as exc:
             if not started and _browser_page(scope["headers"]):
-                await (failed or ErrorPage(runtime, scope, send, self.hosts)).replace(
-                    partial(describe_exception, exc, runtime.config.roots)
-                )
+                page = failed or ErrorPage(runtime, scope, send, self.hosts, root_path)
+                await page.replace(partial(describe_exception, exc, runtime.config.roots), private=True)
             raise  # the server logs it, as it would have without us
         if failed is not None:  # a 5xx the app made on purpose, with no exception: show what it said
             await failed.replace(failed.plain_details)
@@ -94,17 +96,23 @@ class OuterMiddleware:
                 await send({"type": "http.response.start", "status": 403, "headers": [(b"content-length", b"0")]})
                 await send({"type": "http.response.body", "body": b""})
             return
-        await self.endpoints.handle(scope, receive, send)
+        try:
+            await self.endpoints.handle(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] == "http" and _timed_out(exc):
+                drop_stuck(send)  # an event stream whose client stopped reading: its socket must not stay open
+            raise
 
 
 class ErrorPage:
     """A browser page's 5xx, held until it is known why; then our error page goes out instead."""
 
-    def __init__(self, runtime: Runtime, scope: Scope, send: Send, hosts: HostCheck) -> None:
+    def __init__(self, runtime: Runtime, scope: Scope, send: Send, hosts: HostCheck, root_path: str) -> None:
         self.runtime = runtime
         self.scope = scope
         self.send = send
         self.hosts = hosts
+        self.root_path = root_path
         self.held: list[Message] = []  # the app's own response, sent as it is where ours may not go
         self.body = b""
 
@@ -129,16 +137,33 @@ class ErrorPage:
             "text": f"{title}: {text}" if text else title,
         }
 
-    async def replace(self, details: Callable[[], dict[str, Any]]) -> None:
+    async def replace(self, details: Callable[[], dict[str, Any]], private: bool = False) -> None:
+        """Send our error page; `private` details (a traceback, source lines) go only to a trusted client."""
         if not self.hosts.allowed(self.scope):  # error details carry source lines: not for a rebound host
             for message in self.held or [_plain_500()]:
                 await self.send(message)
             return
         status = self.held[0].get("status", 500) if self.held else 500
-        page = error_page(details(), self.runtime.tag(self.scope.get("root_path", ""), None), status)
+        if private and not self.runtime.trust.trusted(self.scope):
+            shown = withheld_details(f"{status} {_phrase(status)}", self.runtime.trust.withheld(self.scope))
+        else:
+            shown = details()
+        page = error_page(shown, self.runtime.tag(self.root_path, None), status)
         headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", b"%d" % len(page)), NO_CACHE]
         await self.send({"type": "http.response.start", "status": status, "headers": headers})
         await self.send({"type": "http.response.body", "body": page if self.scope.get("method") != "HEAD" else b""})
+
+
+def _timed_out(exc: BaseException) -> bool:
+    inner = getattr(exc, "exceptions", None)  # a task group's, around the stream's send that timed out
+    return isinstance(exc, TimeoutError) or (isinstance(inner, tuple) and any(_timed_out(e) for e in inner))
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 async def _nothing() -> None:

@@ -1,37 +1,48 @@
 from __future__ import annotations
 
+import re
 import secrets
 from collections import OrderedDict
-from itertools import count
+from typing import NamedTuple
 
 MAX_PAGES = 64  # baselines kept: the tabs a developer has open, and some
 MAX_PAGE_BYTES = 1024 * 1024  # a bigger page is not kept: its tab falls back to a plain morph
+CHARSET_RE = re.compile(rb"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+class Page(NamedTuple):
+    chunks: list[bytes]
+    client: str | None  # the address of the client that got it: the only one it is served to
+    charset: str | None  # as its Content-Type named it: the baseline is decoded as the page was
 
 
 class PageStore:
     """The HTML of the last pages served, by page id: the baseline a tab's three-way morph starts from.
 
-    The body's chunks are kept as they went out (no copy); a page is joined only when its tab asks.
+    A page's id is 128 random bits, known only to the browser that got the page; its baseline is served once,
+    and only to a request from that browser's address. The body's chunks are kept as they went out (no copy);
+    a page is joined only when its tab asks.
     """
 
     def __init__(self) -> None:
-        # ids from a random start: the workers of one server never hand out the same one (a tab may ask another
-        # worker for its page, which then has none, rather than another tab's); 16 digits each, so that a page's
-        # length does not depend on the worker; below 2**53, JavaScript's exact range
-        self.first = 2**50 + secrets.randbelow(2**31) * 2**19 + 1
-        self._ids = count(self.first)
-        self._pages: OrderedDict[int, list[bytes]] = OrderedDict()
+        self._pages: OrderedDict[str, Page] = OrderedDict()
 
-    def new_id(self) -> int:
-        return next(self._ids)
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(16)  # the same length on every worker: a page's length says nothing
 
-    def keep(self, page_id: int, chunks: list[bytes]) -> None:
+    def keep(self, page_id: str, chunks: list[bytes], client: str | None, content_type: bytes = b"") -> None:
         if sum(map(len, chunks)) > MAX_PAGE_BYTES:
             return
-        self._pages[page_id] = chunks
+        charset = CHARSET_RE.search(content_type)
+        self._pages[page_id] = Page(chunks, client, charset.group(1).decode("ascii") if charset else None)
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
 
-    def get(self, page_id: int) -> bytes | None:
-        chunks = self._pages.get(page_id)
-        return None if chunks is None else b"".join(chunks)
+    def take(self, page_id: str, client: str | None) -> tuple[bytes, str | None] | None:
+        """The page and its charset, for the client that got it; once: a second ask gets None."""
+        page = self._pages.get(page_id)
+        if page is None or page.client != client:
+            return None
+        del self._pages[page_id]
+        return b"".join(page.chunks), page.charset

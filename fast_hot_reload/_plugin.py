@@ -17,6 +17,7 @@ from ._config import (
     as_paths,
     as_patterns,
     env_enabled,
+    env_trusted_clients,
 )
 from ._endpoints import Endpoints
 from ._hosts import HostCheck
@@ -55,6 +56,9 @@ class FastHotReload:
         full_reload: True makes every change a plain full reload (no morph); a page can ask for that
             itself with `<html data-fhr-full-reload>`.
         browser_logs: False keeps the app's warnings and errors out of the tabs' consoles.
+        trusted_clients: client addresses or networks (`"172.17.0.1"`, `"192.168.1.0/24"`, `"*"` for any)
+            that get error details and the app's log lines besides loopback, as the server sees the client
+            (a Docker host, a phone on the LAN); FAST_HOT_RELOAD_TRUSTED_CLIENTS adds to them.
         enabled: False (or FAST_HOT_RELOAD=0 in the environment) adds nothing at all.
 
     Example:
@@ -82,6 +86,7 @@ class FastHotReload:
         allowed_hosts: str | Sequence[str] = (),
         full_reload: bool = False,
         browser_logs: bool = True,
+        trusted_clients: str | Sequence[str] = (),
         enabled: bool = True,
     ) -> None:
         if not isinstance(app, Starlette):
@@ -103,7 +108,9 @@ class FastHotReload:
             allowed_hosts=as_patterns(allowed_hosts, "allowed_hosts"),
             full_reload=full_reload,
             browser_logs=browser_logs,
+            trusted_clients=as_patterns(trusted_clients, "trusted_clients"),
         )
+        env_trusted_clients()  # a bad variable is an error here, at construction, not at the first request
         self.enabled = env_enabled() and enabled  # the variable is checked even when the code says off
         if not self.enabled:
             logger.info("fast-hot-reload is switched off: nothing added to the app")

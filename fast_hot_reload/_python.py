@@ -7,10 +7,15 @@ import anyio.to_thread
 
 from ._broadcast import Broadcaster
 from ._config import Config
-from ._errors import describe_exception
+from ._errors import describe_exception, withheld_details
 from ._stopping import SAVE_GRACE, restart_expected_on_save
 
 logger = logging.getLogger(__name__)
+
+WITHHELD_NOTE = (
+    "A Python file does not compile. Its file, line and source are shown only to browsers on the server's own "
+    "machine; the server's terminal says which, and how to share them with this browser (trusted_clients)."
+)
 
 
 async def python_changed(config: Config, broadcaster: Broadcaster, paths: list[str]) -> None:
@@ -22,7 +27,9 @@ async def python_changed(config: Config, broadcaster: Broadcaster, paths: list[s
     """
     error = await anyio.to_thread.run_sync(first_syntax_error, paths)
     if error is not None:
-        broadcaster.notify({"type": "error", "details": describe_exception(error, config.roots)}, shared=True)
+        details = describe_exception(error, config.roots)
+        public = {"type": "error", "details": withheld_details(details["title"], WITHHELD_NOTE)}
+        broadcaster.notify({"type": "error", "details": details}, shared=True, private=True, public=public)
     if restart_expected_on_save():
         logger.debug("a Python file was saved: ending hot reload streams before the reloader stops the server")
         broadcaster.end_streams(SAVE_GRACE, shared=True)

@@ -12,9 +12,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from ._broadcast import Broadcaster, Notice, sse_frame
 from ._client import render_client
-from ._compat import SSE_PING_OFF, quiet_while_stopping
+from ._compat import SSE_PING_OFF, drop_stuck, quiet_while_stopping
 from ._config import Config, env_enabled
-from ._hosts import origin_allowed, refusal
+from ._hosts import client_address, origin_allowed, refusal
 from ._lifespan import lifespan_for
 from ._state import STATE_KEY, Runtime
 
@@ -24,9 +24,12 @@ SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never 
 MAX_REFUSED = 64  # refused origin and host pairs remembered, so that a tab retrying is logged once
 WS_PING = '{"type":"ping"}'
 SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
+# the baseline is a page's HTML as text: never cached, never sniffed into something that runs
+BASELINE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 POLICY_VIOLATION = 1008
 SERVICE_RESTART = 1012
+TRY_AGAIN_LATER = 1013
 NOT_RUNNING = (
     "hot reload is not running: no lifespan started it. With app.include_router(hot_reload_router), add "
     "HotReloadMiddleware too (FastAPI before 0.112.2 runs an included router's lifespan only then), "
@@ -55,7 +58,8 @@ def create_router(config: Config) -> APIRouter:
         runtime = _runtime(websocket.scope)
         origin = websocket.headers.get("origin")
         host = websocket.headers.get("host")
-        if runtime is None or not origin_allowed(origin, host, config.ws_host_override):
+        secure = websocket.scope.get("scheme") == "wss"
+        if runtime is None or not origin_allowed(origin, host, config.ws_host_override, secure):
             if (origin, host) not in refused and len(refused) < MAX_REFUSED:
                 refused.add((origin, host))
                 logger.warning(refusal(origin, host))
@@ -67,57 +71,75 @@ def create_router(config: Config) -> APIRouter:
                 # this server is stopping: no hello, so the client backs off until the next one answers
                 await websocket.close(SERVICE_RESTART)
                 return
-        await _serve_websocket(websocket, runtime.broadcaster)
+        trusted = runtime.trust.trusted(websocket.scope)
+        withheld = None if trusted else runtime.trust.withheld(websocket.scope)
+        await _serve_websocket(websocket, runtime.broadcaster, trusted, withheld)
 
     async def sse_events(request: Request) -> Response:
         runtime = _runtime(request.scope)
         if runtime is None:
             return Response(status_code=404)
+        origin = request.headers.get("origin")
+        # browsers send Origin on a cross-origin EventSource only; CORS keeps its reply from that page, and this
+        # keeps the stream from starting at all
+        if origin is not None and not origin_allowed(origin, request.headers.get("host"), config.ws_host_override):
+            return Response(status_code=403)
         if runtime.broadcaster.refusing:
             return Response(status_code=503)  # stopping: the client backs off until the next server answers
         if request.method == "HEAD":
             return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
-        stream = _sse_stream(runtime.broadcaster)
+        trusted = runtime.trust.trusted(request.scope)
+        stream = _sse_stream(runtime.broadcaster, trusted, None if trusted else runtime.trust.withheld(request.scope))
         # our headers, not the release's defaults (no-cache before sse-starlette 2.1.3): HEAD and GET agree
         return EventSourceResponse(stream, headers=SSE_HEADERS, ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
 
     async def page_baseline(request: Request) -> Response:
-        # the page as this server sent it to a tab: the base of that tab's first three-way morph
+        # the page as this server sent it to a tab: the base of that tab's first three-way morph; once, and only to
+        # the client that got the page (its id is a secret of that page's)
         runtime = _runtime(request.scope)
-        html = runtime.pages.get(request.path_params["page"]) if runtime is not None else None
-        if html is None:
-            return Response(status_code=404, headers={"Cache-Control": "no-store"})
-        return Response(html, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+        page = runtime.pages.take(request.path_params["page"], client_address(request.scope)) if runtime else None
+        if page is None:
+            return Response(status_code=404, headers=BASELINE_HEADERS)
+        html, charset = page
+        media_type = f"text/plain; charset={charset}" if charset else "text/plain"
+        return Response(html, headers={**BASELINE_HEADERS, "Content-Type": media_type})
 
     # plain Starlette routes: they work the same in a FastAPI app and in a bare Starlette one
     router.add_route(prefix + "/client.js", client_script, methods=["GET", "HEAD"], include_in_schema=False)
-    router.add_route(prefix + "/page/{page:int}", page_baseline, include_in_schema=False)
+    router.add_route(prefix + "/page/{page}", page_baseline, include_in_schema=False)
     router.add_websocket_route(prefix + "/ws", websocket_events)
     router.add_route(prefix + "/events", sse_events, include_in_schema=False)
     return router
 
 
-async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster) -> None:
-    ended = False
-    async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
+async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster, trusted: bool, withheld: str | None) -> None:
+    ended = stuck = False
+    async with broadcaster.subscribe(trusted) as subscription, anyio.create_task_group() as tg:
         tg.start_soon(_drain, websocket, tg.cancel_scope)
         # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
-        with suppress(WebSocketDisconnect, OSError, TimeoutError, RuntimeError):
-            await websocket.send_text(broadcaster.hello())
-            while True:
-                item = await subscription.next()  # None: a keepalive tick
-                if not isinstance(item, Notice) and subscription.ended:  # notices first: an error before a stop
-                    ended = True
-                    with anyio.fail_after(SEND_TIMEOUT):
-                        await websocket.send_text(broadcaster.restart_notice())
-                    break
-                text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
-                with anyio.fail_after(SEND_TIMEOUT):
-                    await websocket.send_text(text)
-        tg.cancel_scope.cancel()
-    if ended:
         with suppress(WebSocketDisconnect, OSError, RuntimeError):
-            await websocket.close(SERVICE_RESTART)  # the server is stopping: the client reconnects to the next one
+            try:
+                await websocket.send_text(broadcaster.hello(withheld))
+                while True:
+                    item = await subscription.next()  # None: a keepalive tick
+                    if not isinstance(item, Notice) and subscription.ended:  # notices first: an error before a stop
+                        ended = True
+                        with anyio.fail_after(SEND_TIMEOUT):
+                            await websocket.send_text(broadcaster.restart_notice())
+                        break
+                    text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
+                    with anyio.fail_after(SEND_TIMEOUT):
+                        await websocket.send_text(text)
+            except TimeoutError:
+                stuck = True
+        tg.cancel_scope.cancel()
+    if ended or stuck:
+        # stopping: the client reconnects to the next server; stuck: an explicit close, which the server enforces
+        # (returning alone would leave the socket open while its unsent bytes wait for a reader that never comes)
+        with suppress(WebSocketDisconnect, OSError, RuntimeError), anyio.move_on_after(SEND_TIMEOUT):
+            await websocket.close(SERVICE_RESTART if ended else TRY_AGAIN_LATER)
+        if stuck:
+            drop_stuck(websocket._send)  # its close cannot get out either: without this the socket stays open
 
 
 async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
@@ -127,9 +149,11 @@ async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
     stream.cancel()
 
 
-async def _sse_stream(broadcaster: Broadcaster) -> AsyncGenerator[bytes, None]:
-    async with broadcaster.subscribe() as subscription:
-        yield sse_frame(broadcaster.version, broadcaster.hello())
+async def _sse_stream(
+    broadcaster: Broadcaster, trusted: bool = True, withheld: str | None = None
+) -> AsyncGenerator[bytes, None]:
+    async with broadcaster.subscribe(trusted) as subscription:
+        yield sse_frame(broadcaster.version, broadcaster.hello(withheld))
         while True:
             item = await subscription.next()
             if isinstance(item, Notice):

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ._broadcast import Broadcaster
 from ._client import render_client
-from ._config import Config
+from ._config import Config, env_trusted_clients
+from ._hosts import ClientTrust
 from ._pages import PageStore
 from ._paths import under_roots
 
@@ -24,16 +26,20 @@ class Runtime:
     config: Config
     broadcaster: Broadcaster
     pages: PageStore = field(default_factory=PageStore, compare=False, repr=False)
+    trust: ClientTrust = field(init=False, compare=False, repr=False)  # who gets error details and log lines
     # built once, not per page: the tag's two fixed parts, and each template file's shown path
     _heads: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
     _tails: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict, compare=False, repr=False)
     _shown: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trust", ClientTrust(self.config.trusted_clients + env_trusted_clients()))
+
     def script_url(self, root_path: str) -> str:
         _, digest = render_client(self.config)
         return f"{root_path}{self.config.url_prefix}/client.js?h={digest}"
 
-    def tag(self, root_path: str, nonce: str | None, page: int | None = None, templates: tuple[str, ...] = ()) -> bytes:
+    def tag(self, root_path: str, nonce: str | None, page: str | None = None, templates: tuple[str, ...] = ()) -> bytes:
         """The <script> tag for a page rendered now: the boot id and version it saw, its id and its templates."""
         version = self.broadcaster.version
         head = self._heads.get((root_path, version))
@@ -63,10 +69,17 @@ class Runtime:
             if file not in self._shown:
                 if len(self._shown) >= CACHE_LIMIT:
                     self._shown.clear()
-                self._shown[file] = under_roots(file, self.config.roots)
+                self._shown[file] = self._shown_path(file)
             if (path := self._shown[file]) is not None:
                 shown.append(path)
         return tuple(sorted(shown))
+
+    def _shown_path(self, file: str) -> str | None:
+        # Jinja names a file by its loader's folder: relative to the working directory with the docs'
+        # Jinja2Templates(directory="templates"); events name it by the watched folder it is in
+        absolute = os.path.abspath(file)
+        shown = under_roots(absolute, self.config.roots)
+        return shown if shown is not None else under_roots(os.path.realpath(absolute), self.config.roots)
 
 
 def _cached(cache: dict[K, str], key: K, value: str) -> str:

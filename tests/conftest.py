@@ -35,17 +35,37 @@ VENDOR = Path(__file__).parent / ".vendor"  # htmx and Alpine, fetched from npm 
 VENDORED = ("htmx1.min.js", "htmx2.min.js", "alpine.min.js")
 
 
-class LocalClient(TestClient):
-    """A TestClient addressed to `localhost`, as a browser on the developer's machine is.
+LOOPBACK_CLIENT = ("127.0.0.1", 50000)
 
-    The hot reload endpoints refuse other hosts (DNS rebinding), and Starlette's default is `testserver`.
+
+class LocalClient(TestClient):
+    """A TestClient addressed to `localhost` from a loopback address, as a browser on the developer's machine is.
+
+    The hot reload endpoints refuse other hosts (DNS rebinding), and Starlette's default is `testserver`; error
+    details and log lines go to loopback clients only, and Starlette's default client is `testclient`.
+    `client=` gives another address (a phone on the LAN).
     """
 
-    def __init__(self, app: Any, base_url: str = "http://localhost", **kwargs: Any) -> None:
-        super().__init__(app, base_url=base_url, **kwargs)
+    def __init__(
+        self, app: Any, base_url: str = "http://localhost", client: tuple[str, int] = LOOPBACK_CLIENT, **kwargs: Any
+    ) -> None:
+        super().__init__(_from_client(app, client), base_url=base_url, **kwargs)
 
     def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
         return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
+
+
+def _from_client(app: Any, client: tuple[str, int]) -> Any:
+    """`app` seeing requests from `client` (Starlette's TestClient names it only from 0.37 on), or from the address
+    a request names in an `x-test-client` header: two browsers on one running app."""
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            named = next((v.decode() for k, v in scope["headers"] if k == b"x-test-client"), None)
+            scope = {**scope, "client": (named, 50001) if named else client}
+        await app(scope, receive, send)
+
+    return asgi
 
 
 # `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on

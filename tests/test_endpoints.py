@@ -28,7 +28,8 @@ from .conftest import LocalClient
 
 PAGE = "<html><head><title>t</title></head><body><h1>hi</h1></body></html>"
 SCRIPT_RE = re.compile(
-    r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)" data-page="\d+"(?: data-templates="[^"]*")?'
+    r'<script src="([^"]+)" data-boot="([0-9a-f]+)" data-version="(\d+)" data-page="[0-9a-f]{32}"'
+    r'(?: data-templates="[^"]*")?'
     r'( nonce="[^"]*")? defer>'
 )
 
@@ -204,10 +205,9 @@ def test_websocket_foreign_origin_refused(tmp_path: Path, origin: str) -> None:
     ("server", "origin"),
     [
         ("localhost", "http://localhost"),
-        ("localhost", "https://localhost:8443"),
+        ("localhost", "https://localhost"),  # a proxy in front, terminating TLS
         ("app.localhost:8000", "http://app.localhost:8000"),
-        ("localhost:8000", "http://127.0.0.1:8000"),
-        ("127.0.0.1:8000", "http://localhost:3000"),
+        ("localhost:8000", "http://127.0.0.1:8000"),  # this machine, this port: this server under another name
         ("[::1]:8000", "http://localhost:8000"),
         ("localhost", None),
     ],
@@ -561,7 +561,7 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
 def test_baseline_is_kept_for_navigations_only(tmp_path: Path, headers: dict[str, str], kept: bool) -> None:
     with LocalClient(make_app(tmp_path)) as client:
         page = client.get("/", headers={"accept": "text/html", **headers}).text
-        (page_id,) = re.findall(r'data-page="(\d+)"', page)
+        (page_id,) = re.findall(r'data-page="([0-9a-f]{32})"', page)
         baseline = client.get(f"/__hot_reload/page/{page_id}")
     assert baseline.status_code == (200 if kept else 404)
     if kept:
@@ -644,11 +644,16 @@ def test_a_default_stop_signal_is_left_alone() -> None:
 @pytest.mark.parametrize(
     ("origin", "host", "accepted"),
     [
-        ("http://dev.localhost:8080", "127.0.0.1:8000", True),  # *.localhost is this machine, as localhost is
+        ("http://dev.localhost:8000", "127.0.0.1:8000", True),  # *.localhost is this machine, as localhost is
         ("http://dev.localhost:8080", "dev.localhost:8080", True),
-        ("http://app.localhost", "localhost:8000", True),
+        ("http://localhost:3000", "localhost:8000", False),  # another dev server's page on this machine
+        ("http://localhost:3000", "127.0.0.1:8000", False),
+        ("https://localhost:8443", "localhost", False),
+        ("http://dev.localhost:8080", "127.0.0.1:8000", False),  # a proxy that rewrote Host: SSE until it passes it
+        ("http://app.localhost", "localhost:8000", False),
         ("http://localhost.evil.example", "127.0.0.1:8000", False),
         ("http://dev.example:8080", "127.0.0.1:8000", False),  # a proxy that rewrote Host, or another site
+        ("http://localhost:99999", "localhost:8000", False),  # junk
     ],
 )
 def test_websocket_origins_of_local_names(tmp_path: Path, origin: str, host: str, accepted: bool) -> None:

@@ -56,6 +56,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
+def connected(server_port: int, client_port: int) -> bool:
+    """Whether the server still holds an open TCP connection to the client's port (Linux's /proc/net/tcp)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if int(local.split(":")[1], 16) == server_port and int(remote.split(":")[1], 16) == client_port:
+            return state in ("01", "08")  # ESTABLISHED, CLOSE_WAIT: the server's end is still open
+    return False
+
+
 def read_until(sock: socket.socket, marker: bytes, limit: int = 1 << 16) -> bytes:
     """Read from a blocking socket (which has a timeout) until `marker` has arrived."""
     data = b""
@@ -120,12 +129,25 @@ async def test_websocket_origin_of_another_site_is_refused(serve: Any) -> None:
         f"http://127.0.0.1.evil.example:{port}",
         f"http://localhost.evil.example:{port}",
         "null",  # sandboxed iframes and file:// pages
+        f"http://localhost:{port + 1}",  # another dev server's page on this machine, in another tab
+        f"http://127.0.0.1:{port + 1}",
     ):
         await assert_refused(server, origin)
     for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}", None):
         await assert_accepted(server, origin)
     assert await get_status(server) == 200
     assert "refused a hot reload websocket from origin 'http://evil.example'" in server.log()
+
+
+@pytest.mark.anyio
+async def test_an_event_stream_for_a_page_of_another_origin_is_refused(serve: Any) -> None:
+    server: Server = serve("probe", reload=False)
+    async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT) as client:
+        for origin in ("http://evil.example", f"http://localhost:{server.port + 1}"):
+            refused = await client.get(server.url + SSE_PATH, headers={"origin": origin})
+            assert refused.status_code == 403, origin
+        async with client.stream("GET", server.url + SSE_PATH, headers={"origin": server.url}) as stream:
+            assert stream.status_code == 200
 
 
 @pytest.mark.anyio
@@ -212,6 +234,9 @@ async def test_a_client_that_never_reads_slows_nobody_and_memory_stays_bounded(s
             assert grown < MEMORY_GROWTH_LIMIT_MB
             # the stuck client is dropped once a send to it has waited SEND_TIMEOUT; the readers stay
             await eventually(lambda: subscribers_are(server, 2), SEND_TIMEOUT + 15, what="the stuck client dropped")
+            # and its socket is closed by the server, not left open with its unsent bytes for as long as it lives
+            stuck_port = stuck.getsockname()[1]
+            await eventually(lambda: not connected(server.port, stuck_port), SEND_TIMEOUT + 15, what="socket closed")
         server.edit("watched/page.html", "watched-v1", "watched-v2")
         for reader in (reader_ws, reader_sse):
             seen = version
@@ -237,6 +262,8 @@ async def test_an_sse_client_that_never_reads_is_dropped(serve: Any) -> None:
                 version = (await reader.next_change(after=version))["version"]
                 assert time.monotonic() - started < SEND_TIMEOUT, "the stuck client held up the reader"
                 assert version < 1000, "the stuck client was never dropped"
+            stuck_port = stuck.getsockname()[1]
+            await eventually(lambda: not connected(server.port, stuck_port), SEND_TIMEOUT, what="the socket closed")
         server.edit("watched/page.html", "watched-v1", "watched-v2")
         while (event := await reader.next_change(after=version))["paths"] != ["watched/page.html"]:
             version = event["version"]  # the rest of the last batch

@@ -20,9 +20,18 @@ from fast_hot_reload import FastHotReload, HotReloadMiddleware
 from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._config import Config
 from fast_hot_reload._inject import TagInserter
+from fast_hot_reload._pages import PageStore
 from fast_hot_reload._state import STATE_KEY, Runtime
 
 from .conftest import LocalClient
+
+FIXED_PAGE_ID = "f" * 32  # page ids are random: the tests fix them to know the tag to expect
+
+
+@pytest.fixture(autouse=True)
+def _fixed_page_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PageStore, "new_id", staticmethod(lambda: FIXED_PAGE_ID))
+
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hi</p></body></html>"
 
@@ -114,7 +123,7 @@ async def through(app: ASGIApp, **scope_options: Any) -> tuple[list[Message], by
     """Run `app` under the middleware; return the messages and the tag it should have used."""
     runtime = new_runtime()
     messages = await run(HotReloadMiddleware(app), make_scope(runtime, **scope_options))
-    return messages, runtime.tag(scope_options.get("root_path", ""), None, page=runtime.pages.first)
+    return messages, runtime.tag(scope_options.get("root_path", ""), None, page=FIXED_PAGE_ID)
 
 
 async def untouched(app: ASGIApp, **scope_options: Any) -> None:
@@ -310,7 +319,7 @@ async def test_csp_nonce_is_copied() -> None:
     messages = await run(
         HotReloadMiddleware(replay(start(content_security_policy=csp), body(PAGE))), make_scope(runtime)
     )
-    tag = runtime.tag("", "abc", page=runtime.pages.first)
+    tag = runtime.tag("", "abc", page=FIXED_PAGE_ID)
     assert b' nonce="abc" ' in tag
     assert body_of(messages) == inject(PAGE, tag)
 
@@ -442,7 +451,7 @@ def page_app(tmp_path: Path, gzip_first: bool | None) -> FastAPI:
     @app.get("/runtime")
     def runtime(request: Request) -> dict[str, str]:
         runtime = request.state.fast_hot_reload
-        return {"tag": runtime.tag(request.scope["root_path"], None, page=runtime.pages.first).decode()}
+        return {"tag": runtime.tag(request.scope["root_path"], None, page=FIXED_PAGE_ID).decode()}
 
     app.state.big = big
     if gzip_first:

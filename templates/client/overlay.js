@@ -2,7 +2,7 @@
 const Overlay = (() => {
   const TAG = "fast-hot-reload-overlay";
   const KINDS = { template: "Template error", syntax: "Syntax error", exception: "Server error", http: "Server error",
-    gone: "Server unreachable" };
+    gone: "Server unreachable", withheld: "Error (details on the server's machine)" };
   const CSS = `
     :host {
       all: initial !important;
@@ -199,7 +199,7 @@ const Overlay = (() => {
     close.addEventListener("click", hide);
     head.append(node("span", "kind", KINDS[details.kind] || ""), close);
     panel.append(head, heading(str(details.title) || "Error"));
-    if (details.message) panel.append(node("pre", details.kind ? "message" : "message plain", details.message));
+    if (details.message) panel.append(node("pre", details.kind && details.kind !== "withheld" ? "message" : "message plain", details.message));
     const where = details.location;
     if (where && where.file) {
       const column = where.column ? ":" + str(where.column) : "";

@@ -60,7 +60,7 @@ const Page = (() => {
       if (msg.type === "error") { Overlay.show(msg.details || {}, CONFIG.prefix); return; }
       if (msg.type === "hello") { greeted(msg); return; }
       if (msg.boot !== tab.boot || !(msg.version > tab.version)) return; // not news for this page
-      apply(msg.paths || [], msg.version, msg.type === "css");
+      apply(msg.paths || [], msg.version, msg.type === "css", null, !!msg.truncated);
     }
 
     function greeted(hello) {
@@ -69,6 +69,7 @@ const Page = (() => {
       if (tab.gone) { tab.gone = false; Overlay.clear(); }
       if (tab.boot === null) { tab.boot = hello.boot; tab.version = hello.version; }
       if (!tab.announced) { tab.announced = true; log("info", CONFIG.connectedMessage); } // reconnects are silent
+      if (hello.withheld && !tab.withheldSaid) { tab.withheldSaid = true; log("info", String(hello.withheld)); }
       if (hello.boot !== tab.boot) {
         if (tab.plain) reload("the server restarted", hello); else refresh("the server restarted", hello);
         return;
@@ -78,15 +79,17 @@ const Page = (() => {
         // the last events cover everything since this page was rendered: catch up as if they had come live
         const whole = missed.length > 0 && missed[0].version === tab.version + 1;
         const paths = whole ? [...new Set(missed.flatMap((e) => e.paths || []))] : [];
-        apply(paths, hello.version, whole && missed.every((e) => e.type === "css"), hello);
+        const cut = whole && missed.some((e) => e.truncated);
+        apply(paths, hello.version, whole && missed.every((e) => e.type === "css"), hello, cut);
         return;
       }
       if (tab.retry) { tab.retry = false; refresh("files changed", hello); }
     }
 
     // what the changed paths mean for this page: nothing, assets to swap, a refresh in place, or a reload
-    function apply(paths, version, cssOnly, hello) {
-      const plan = planFor(paths, cssOnly);
+    // `cut`: more files changed than the paths name (a build that rewrote many): nothing can be left out
+    function apply(paths, version, cssOnly, hello, cut) {
+      const plan = planFor(paths, cssOnly, cut);
       const reason = paths.join(", ") || "files changed";
       if (plan.reload) { reload(reason, hello); return; }
       if (plan.refresh) { refresh(reason, { boot: tab.boot, version }, plan); return; }
@@ -94,9 +97,12 @@ const Page = (() => {
       refreshAssets(plan, version);
     }
 
-    function planFor(paths, cssOnly) {
-      const plan = { styles: [], images: [], refresh: false, reload: false };
-      if (!paths.length || paths.length >= CONFIG.maxPaths) { plan.reload = !cssOnly; return plan; }
+    function planFor(paths, cssOnly, cut) {
+      const plan = { styles: [], images: [], allStyles: false, refresh: false, reload: false };
+      if (!paths.length || cut) { // nobody knows the whole list: every stylesheet, or everything
+        if (cssOnly) plan.allStyles = true; else plan.reload = true;
+        return plan;
+      }
       if (tab.plain && !paths.every((p) => STYLES.test(p))) { plan.reload = true; return plan; }
       for (const path of paths) {
         if (STYLES.test(path)) plan.styles.push(path);
@@ -113,7 +119,8 @@ const Page = (() => {
     const uses = (path) => tab.templates !== null && tab.templates.has(path);
 
     function refreshAssets(plan, version) {
-      if (plan.styles.length) swapStylesheets(plan.styles, version);
+      if (plan.allStyles) swapStylesheets(null, version);
+      else if (plan.styles.length) swapStylesheets(plan.styles, version);
       if (plan.images.length) refreshImages(plan.images, version);
     }
 
@@ -201,7 +208,8 @@ const Page = (() => {
       response = await fetch(url, { cache: "no-store", credentials: "same-origin",
         headers: { Accept: "text/html", "X-Hot-Reload": "refresh" } });
     } catch { return { kind: "offline" }; }
-    const html = (response.headers.get("content-type") || "").startsWith("text/html") ? await response.text() : null;
+    const type = response.headers.get("content-type") || "";
+    const html = type.startsWith("text/html") ? await decoded(response) : null;
     if (response.status >= 500) {
       const doc = html === null ? null : parse(html);
       const carried = doc && doc.getElementById(ERROR_ID);
@@ -246,11 +254,23 @@ const Page = (() => {
     const url = new URL("page/" + encodeURIComponent(tab.id), scriptUrl);
     url.search = "";
     const load = () => fetch(url, { cache: "no-store", headers: { Accept: "text/plain" } })
-      .then((r) => (r.ok ? r.text() : null))
+      .then((r) => (r.ok ? decoded(r) : null))
       .then((html) => { if (html !== null && tab.base === null) tab.base = html; })
       .catch(() => {});
     if (typeof requestIdleCallback === "function") requestIdleCallback(load, { timeout: 1000 });
     else setTimeout(load, 200);
+  }
+
+  // a page's bytes as the browser decoded the page: its Content-Type's charset, else the live page's (a latin-1
+  // page read as UTF-8 would morph mojibake in); response.text() is always UTF-8
+  async function decoded(response) {
+    const match = /charset\s*=\s*"?([\w.:-]+)/i.exec(response.headers.get("content-type") || "");
+    const buffer = await response.arrayBuffer();
+    for (const label of [match && match[1], document.characterSet, "utf-8"]) {
+      if (!label) continue;
+      try { return new TextDecoder(label).decode(buffer); } catch { /* a label this browser does not know */ }
+    }
+    return new TextDecoder().decode(buffer);
   }
 
   // htmx fragments name the templates they used: edits to those update this tab too
@@ -292,11 +312,12 @@ const Page = (() => {
     return url.href;
   }
 
+  // paths null: every stylesheet of this origin (more changed than an event can name)
   function swapStylesheets(paths, version) {
-    const names = new Set(paths.map((p) => p.split("/").pop()));
+    const names = new Set((paths || []).map((p) => p.split("/").pop()));
     const links = [...document.querySelectorAll('link[rel~="stylesheet"][href]')]
       .filter((l) => !l.dataset.fhrStale && new URL(l.href).origin === location.origin);
-    const named = links.filter((l) => names.has(nameOf(new URL(l.href))));
+    const named = paths ? links.filter((l) => names.has(nameOf(new URL(l.href)))) : links;
     for (const link of named.length ? named : links) {
       const fresh = link.cloneNode();
       fresh.href = bust(link.href, version);
@@ -307,7 +328,7 @@ const Page = (() => {
       fresh.addEventListener("error", done, { once: true });
       link.after(fresh);
     }
-    log("info", "Stylesheet swapped: " + paths.join(", "));
+    log("info", "Stylesheet swapped: " + (paths ? paths.join(", ") : "all of them (many changed)"));
   }
 
   function refreshImages(paths, version) {

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fast_hot_reload import FastHotReload
-
-HERE = Path(__file__).parent
 
 
 class RefuseWebsockets:
@@ -28,7 +24,7 @@ class RefuseWebsockets:
 
 
 inner = FastAPI()
-templates = Jinja2Templates(directory=HERE / "templates")
+templates = Jinja2Templates(directory="templates")
 FastHotReload(inner)
 
 

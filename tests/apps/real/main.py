@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -22,13 +21,12 @@ from fastapi.templating import Jinja2Templates
 
 from fast_hot_reload import FastHotReload
 
-HERE = Path(__file__).parent
 MESSAGE = "python-v1"
 MODE = os.environ.get("FHR_MODE", "ws")
 
 app = FastAPI(debug=os.environ.get("FHR_DEBUG") == "1")
-app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-templates = Jinja2Templates(directory=HERE / "templates")
+app.mount("/static", StaticFiles(directory="static"), name="static")
+templates = Jinja2Templates(directory="templates")
 templates.env.globals["htmx"] = os.environ.get("FHR_HTMX", "2")
 ALLOWED = [host for host in os.environ.get("FHR_ALLOWED_HOSTS", "").split(",") if host]
 FastHotReload(app, use_alternate_config=MODE == "sse", _ws_reconnect_interval=1, allowed_hosts=ALLOWED)

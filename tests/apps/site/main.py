@@ -4,7 +4,6 @@ FHR_WS_HOST sets ws_host_override; FHR_EXIT_POLL sets the seconds between looks 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,15 +13,14 @@ from fastapi.templating import Jinja2Templates
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware, _lifespan, hot_reload_router
 
-HERE = Path(__file__).parent
 MESSAGE = "python-v1"
 MODE = os.environ.get("FHR_MODE", "ws")
 if "FHR_EXIT_POLL" in os.environ:
     _lifespan.EXIT_POLL = float(os.environ["FHR_EXIT_POLL"])
 
 app = FastAPI(debug=True)  # a route that raises shows the traceback page
-app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-templates = Jinja2Templates(directory=HERE / "templates")
+app.mount("/static", StaticFiles(directory="static"), name="static")
+templates = Jinja2Templates(directory="templates")
 
 if MODE == "manual":
     app.include_router(hot_reload_router)
