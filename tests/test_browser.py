@@ -403,3 +403,65 @@ def test_host_override_builds_the_websocket_url(serve: Any, context: BrowserCont
     tab.wait_text("title", "template-v2")
     assert not any("server-sent events" in line for line in tab.logs)  # no fallback: the websocket worked
     assert hot_reload_connections(server) == 1
+
+
+# ---- what a LAN client, a big build and a latin-1 page get ----
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_build_that_rewrites_many_stylesheets_restyles_the_page(
+    serve: Any, context: BrowserContext, mode: str
+) -> None:
+    """More stylesheets than an event names (50): the tab swaps every sheet rather than none."""
+    server: Server = serve(env={"FHR_MODE": mode})
+    built = server.root / "static" / "built"
+    built.mkdir()
+    for n in range(70):
+        (built / f"part{n:02d}.css").write_text("p { margin: 0 }")
+    tab = open_tab(context, server.url)
+    tab.page.evaluate("window.marker = 1")
+    for n in range(70):  # a build's output, all at once, the page's own sheet last
+        (built / f"part{n:02d}.css").write_text("p { margin: 1px }")
+    server.edit("static/style.css", "rgb(0, 0, 255)", "rgb(255, 0, 0)")
+    tab.page.wait_for_function(
+        "getComputedStyle(document.getElementById('title')).color === 'rgb(255, 0, 0)'", timeout=TIMEOUT * 1000
+    )
+    assert tab.page.evaluate("window.marker") == 1, "the page reloaded"
+    swapped = [line for line in tab.logs if line.startswith(f"{PREFIX} Stylesheet swapped: ")]
+    print(f"[many stylesheets] {swapped[:2]}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_latin1_page_is_morphed_without_mojibake(serve: Any, context: BrowserContext, mode: str) -> None:
+    server: Server = serve(env={"FHR_MODE": mode})
+    tab = open_tab(context, server.url + "/latin1")
+    tab.page.fill("#field", "typed é")
+    tab.page.evaluate("window.marker = 1")
+    server.edit("templates/latin1.html", "Café crème v1", "Café crème v2")
+    tab.wait_text("title", "Café crème v2")
+    assert tab.text("word") == "über naïve"
+    assert tab.page.input_value("#field") == "typed é" and tab.page.evaluate("window.marker") == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_lan_browser_is_told_that_details_stay_on_the_servers_machine(serve: Any, browser: Any, mode: str) -> None:
+    """Seen from another address (here through X-Forwarded-For, which uvicorn trusts from 127.0.0.1)."""
+    server: Server = serve(env={"FHR_MODE": mode})
+    lan = browser.new_context(extra_http_headers={"X-Forwarded-For": "192.168.1.50"})
+    try:
+        tab = open_tab(lan, server.url + "/boom")
+        overlay = tab.until(
+            lambda: tab.page.evaluate(
+                "document.querySelector('fast-hot-reload-overlay')?.shadowRoot?.textContent || ''"
+            ),
+            what="the overlay",
+        )
+        assert "192.168.1.50" in overlay and "trusted_clients" in overlay
+        assert "boom with" not in overlay and "main.py" not in overlay
+        tab.until(lambda: any("shown only to browsers on the server's own machine" in line for line in tab.logs))
+        assert not any("boom with" in line for line in tab.logs), tab.logs
+        edit_python = server.edit  # the fix: the route works again, and the tab shows it by itself
+        edit_python("main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v2"')
+        tab.wait_text("message", "python-v2")
+    finally:
+        lan.close()

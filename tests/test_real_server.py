@@ -3,8 +3,12 @@ and sends, the hosts it serves, the headers it adds, the paths its events carry.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shutil
 import socket
+import subprocess
 from typing import Any
 
 import httpx
@@ -111,3 +115,71 @@ async def test_a_rebound_domain_gets_no_hello_and_no_error_details(serve: Any, h
     assert page.status_code == 500 and page.text == "Internal Server Error"  # the app's own, no source lines
     await eventually(lambda: "allowed_hosts" in server.log(), what="the refusal's log line")
     assert server.log().count(f"refused a hot reload request for host '{host}'") == 1
+
+
+LAN = {"x-forwarded-for": "192.168.1.50"}  # uvicorn trusts it from 127.0.0.1: the server sees a LAN client
+PAGE_ID = re.compile(r'data-page="([0-9a-f]{32})"')
+ERROR_JSON = re.compile(r'<script type="application/json" id="fast-hot-reload-error">(.*?)</script>', re.S)
+NAVIGATION = {"accept": "text/html", "sec-fetch-dest": "document"}
+
+
+async def test_a_lan_client_gets_no_error_details_nor_log_lines_and_is_told_how(serve: Any) -> None:
+    server: Server = serve("real")
+    async with (
+        httpx.AsyncClient(timeout=CONNECT_TIMEOUT, cookies=COOKIES) as client,
+        listen(server, "ws") as mine,
+        listen(server, "sse", headers=LAN) as theirs,
+    ):
+        assert "withheld" not in mine.hello
+        assert "192.168.1.50" in theirs.hello["withheld"] and "trusted_clients" in theirs.hello["withheld"]
+        # uvicorn closes a connection whose app raised, after our error page: a new one for each
+        lan_page = await client.get(server.url + "/boom", headers={**NAVIGATION, **LAN, "connection": "close"})
+        own_page = await client.get(server.url + "/boom", headers={**NAVIGATION, "connection": "close"})
+        # the route's exception is logged by uvicorn: the developer's tab gets the line, the LAN client not
+        line = await mine.next()
+        assert line["type"] == "server-log" and "boom" in line["text"], line
+        server.edit("templates/index.html", "home-v1", "home-v2")
+        assert (await theirs.next())["type"] == "reload"  # the log line never came: the edit is next
+    assert lan_page.status_code == 500 and "onerror" not in lan_page.text and "main.py" not in lan_page.text
+    withheld = json.loads(ERROR_JSON.findall(lan_page.text)[0])
+    assert withheld["kind"] == "withheld" and "192.168.1.50" in withheld["message"]
+    details = json.loads(ERROR_JSON.findall(own_page.text)[0])
+    assert details["title"] == "RuntimeError" and any(f["file"] == "main.py" for f in details["frames"])
+    assert server.log().count("not sent to 192.168.1.50") == 1
+
+
+async def test_a_baseline_goes_only_to_the_browser_that_got_the_page(serve: Any) -> None:
+    server: Server = serve("real")
+    async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT, cookies=COOKIES) as client:
+        page = (await client.get(server.url + "/", headers=NAVIGATION)).text
+        (page_id,) = PAGE_ID.findall(page)
+        baseline = f"{server.url}/__hot_reload/page/{page_id}"
+        assert (await client.get(baseline, headers=LAN)).status_code == 404  # another client: as if unknown
+        mine = await client.get(baseline)
+        assert mine.status_code == 200 and mine.text == page
+        assert (await client.get(baseline)).status_code == 404  # once
+
+
+async def test_range_requests_get_the_files_own_bytes(serve: Any) -> None:
+    server: Server = serve("real")
+    url = server.url + "/static/page.html"
+    original = (server.root / "static" / "page.html").read_bytes()
+    async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT) as client:
+        first = await client.get(url, headers={**NAVIGATION, "range": "bytes=0-9"})
+        rest = await client.get(url, headers={**NAVIGATION, "range": "bytes=10-"})
+        whole = await client.get(url, headers=NAVIGATION)
+    assert first.status_code == 206 and first.content == original[:10] and first.headers["content-length"] == "10"
+    assert first.content + rest.content == original
+    assert whole.status_code == 200 and whole.content != original and "accept-ranges" not in whole.headers
+    if shutil.which("curl"):  # what the issue's reporter ran
+        curl = subprocess.run(["curl", "-s", "-r", "0-9", url], capture_output=True, check=True, timeout=10)
+        assert curl.stdout == original[:10]
+
+
+async def test_a_page_a_mount_serves_gets_the_apps_script(serve: Any) -> None:
+    server: Server = serve("real")
+    async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT) as client:
+        page = (await client.get(server.url + "/static/page.html", headers=NAVIGATION)).text
+        (src,) = re.findall(r'<script src="([^"]+)"', page)
+        assert src.startswith("/__hot_reload/client.js?h=")
+        assert (await client.get(server.url + src)).status_code == 200

@@ -102,7 +102,7 @@ class TurnedAway(Exception):
 
 @asynccontextmanager
 async def listen(server: Server, transport: str = "ws", **ws_options: Any) -> AsyncIterator[Listener]:
-    """Connect over the websocket or SSE and read the hello."""
+    """Connect over the websocket or SSE and read the hello; `headers=` also go with the SSE request."""
     if transport == "ws":
         async with connect(ws_url(server), open_timeout=CONNECT_TIMEOUT, **ws_options) as ws:
             listener = Listener(server, ws.recv)
@@ -113,7 +113,7 @@ async def listen(server: Server, transport: str = "ws", **ws_options: Any) -> As
     timeout = httpx.Timeout(CONNECT_TIMEOUT, read=None)
     async with (
         httpx.AsyncClient(timeout=timeout) as client,
-        aconnect_sse(client, "GET", server.url + SSE_PATH) as source,
+        aconnect_sse(client, "GET", server.url + SSE_PATH, headers=dict(ws_options.get("headers") or {})) as source,
     ):
         if source.response.status_code == 503:
             raise TurnedAway("the server is stopping")

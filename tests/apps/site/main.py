@@ -46,6 +46,13 @@ async def boom(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", {"message": MESSAGE})
 
 
+@app.get("/latin1", response_class=HTMLResponse)
+async def latin1(request: Request) -> HTMLResponse:
+    """A page in ISO-8859-1, as older apps and some CMS templates still send."""
+    page = templates.get_template("latin1.html").render(message=MESSAGE)
+    return HTMLResponse(page.encode("latin-1"), media_type="text/html; charset=iso-8859-1")
+
+
 @app.get("/api")
 async def api() -> dict[str, str]:
     return {"message": MESSAGE}
