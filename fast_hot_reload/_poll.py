@@ -7,24 +7,32 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
 from watchfiles import Change
 
-# between scans while nothing changes: half of it is the mean wait before a save is seen
+# between looks while nothing changes: half of it is the mean wait before a save of a hot file is seen
 INTERVAL_MS = 25
-# a big tree is scanned less often: the scans' CPU stays under this share of one core, up to MAX_INTERVAL_MS
-DUTY = 0.02
-MAX_INTERVAL_MS = 500
-# a same-size rewrite within the tick of a file's mtime leaves its metadata as it was: while that tick may
-# still run (by our clock, from when we saw the write) the file's content is compared too
+# a big tree is scanned whole less often: those scans' CPU stays under this share of one core, but for a tree
+# so big that it would take longer than MAX_WHOLE_INTERVAL between two (50,000 files: ~4 %)
+DUTY = 0.015
+MAX_WHOLE_INTERVAL = 5.0
+# the folders' own mtimes (an entry added, removed or renamed over: an editor's atomic save) are looked at under
+# this share, and so are the folders where something changed lately (or, at the start, was modified within
+# RECENT_WORK); a file that changed is looked at on every look for HOT_SECONDS, at the cost of one stat
+DIR_DUTY = 0.005
+HOT_DUTY = 0.005
+HOT_SECONDS = 1800.0
+RECENT_WORK = 3600.0
 COARSE_TICK = 2.0  # an mtime in whole seconds: FAT's steps are 2 s, HFS+'s and ext3's 1 s
 FINE_TICK = 0.05  # any other: a kernel tick (4-10 ms), exFAT's 10 ms, with room
 HASH_LIMIT = 1 << 20  # bigger files (images, bundles) are compared by their metadata alone
 _OFF = {"false", "disable", "disabled"}
 
 FileChanges = set[tuple[Change, str]]
+T = TypeVar("T")
 
 
 def polling_forced() -> bool:
@@ -74,6 +82,11 @@ class Poller:
 
     watchfiles' poller (notify's PollWatcher) keeps whole-second mtimes only: a save within the second
     of the one before it is never reported. A file that just changed is also compared by content.
+
+    Every INTERVAL_MS it looks at the files that changed lately (one stat each). A small tree is also scanned
+    whole at each look; a big one, whose scan would cost more than DUTY of a core that often, less often. In
+    between, each folder's own mtime (which moves when an entry is created, deleted or renamed over) and the
+    folders worked in lately are looked at, each under a small share of a core.
     """
 
     def __init__(
@@ -81,15 +94,21 @@ class Poller:
     ) -> None:
         self._keep = keep
         self._step, self._debounce = step, debounce  # seconds, as awatch's
-        self._interval = interval  # seconds between scans; None: INTERVAL_MS, longer for a tree that takes long
+        self._interval = interval  # seconds between whole scans, as the user set; None: by their cost
         self._pause = interval or INTERVAL_MS / 1000
-        self._costs: deque[float] = deque(maxlen=8)  # seconds, of the last scans while nothing changed
+        # what each kind of look cost (seconds, the last few), and when it is due next (monotonic)
+        self._costs = {kind: deque[float](maxlen=8) for kind in ("whole", "dirs", "hot")}
+        self._due = {"whole": 0.0, "dirs": 0.0, "hot": 0.0}
+        self._hot: dict[str, float] = {}  # folder: until when it counts as worked in
+        self._watched: tuple[list[str], frozenset[str]] = ([], frozenset())  # the folders looked at, as a set too
+        self._hot_files: dict[str, float] = {}  # path: until when it is looked at on every look
+        self._dir_mtimes: dict[str, int] = {}  # folder: its own mtime_ns at the last look
         self._seen: dict[str, Listing] = {}  # folder: its kept entries at the last scan
         self._ignored: dict[str, set[str]] = {}  # folder: names the filter dropped, not asked about again
         self._failed: set[str] = set()  # folders that could not be listed in this run
         self._since: dict[str, float] = {}  # path: when we saw its latest change (monotonic), for COARSE_TICK
-        self._now = self._last_scan = 0.0  # monotonic: the scan under way, the one before it
-        self._digests: dict[str, bytes] = {}  # path: content digest at the last scan, for hot files
+        self._now = self._last_scan = 0.0  # monotonic: the look under way, the one before it
+        self._digests: dict[str, bytes] = {}  # path: content digest at the last look, for files that just changed
 
     async def changes(self, folders: list[str], stop: anyio.Event) -> AsyncGenerator[FileChanges, None]:
         """Batches of changes, as awatch yields them, until `stop` is set.
@@ -106,6 +125,7 @@ class Poller:
         def stopped(wait: float) -> bool:
             return halt.wait(wait) or stop.is_set()
 
+        self._moved_folders(folders)
         batch = self.scan(folders)  # here, not in a thread: the first listings exist before anyone else runs
         try:
             while found := await anyio.to_thread.run_sync(self._next, folders, batch, stopped, abandon_on_cancel=True):
@@ -115,30 +135,99 @@ class Poller:
             halt.set()
 
     def _next(self, folders: list[str], batch: FileChanges, stopped: Callable[[float], bool]) -> FileChanges:
-        """In a worker thread: scan until something changed, then until it settles; empty once stopped.
+        """In a worker thread: look until something changed, then until it settles; empty once stopped.
 
         One thread for the whole wait: the event loop is not woken at each tick.
         """
         while not batch:
             if stopped(self._pause):
                 return set()
-            cpu, wall = time.thread_time(), time.monotonic()
-            batch = self.scan(folders)
-            if self._interval is None:
-                # CPU time: a scan preempted on a busy machine is no bigger; wall time where the CPU clock is coarse
-                self._costs.append(min(time.thread_time() - cpu, time.monotonic() - wall))
-                # the median of the last few: a garbage collection that ran during one scan is not the tree's cost
-                cost = sorted(self._costs)[len(self._costs) // 2]
-                self._pause = min(max(INTERVAL_MS, cost / DUTY * 1000), MAX_INTERVAL_MS) / 1000
+            batch = self.look(folders)
         deadline = time.monotonic() + self._debounce
         while time.monotonic() < deadline:  # until the writes settle, as awatch's step: an editor's save is one batch
             if stopped(self._step):
                 return set()
-            more = self.scan(folders)
+            busy = {self._key(path) for _, path in batch}  # where the writes are going on
+            more = self.check_files() | self.scan([folder for folder in folders if folder in busy])
             if not more:
                 break
             batch |= more
         return batch
+
+    def look(self, folders: list[str]) -> FileChanges:
+        """One look: the files that just changed; the whole tree when its scan is due; else the folders whose
+        own mtime moved and the folders worked in lately, when those looks are due."""
+        if self._interval is not None:
+            self._pause = self._interval
+            return self.scan(folders)
+        now = time.monotonic()
+        if now >= self._due["whole"]:
+            self._moved_folders(folders)  # taken before the scan: a change after it shows at the next look
+            return self._timed("whole", now, DUTY, self.scan, folders)
+        changes = self.check_files()
+        targets: list[str] = []
+        if now >= self._due["dirs"]:
+            targets += self._timed("dirs", now, DIR_DUTY, self._moved_folders, folders)
+        if now >= self._due["hot"]:
+            if self._watched[0] is not folders:
+                self._watched = (folders, frozenset(folders))
+            hot = [folder for folder, until in self._hot.items() if until > now and folder in self._watched[1]]
+            changes |= self._timed("hot", now, HOT_DUTY, self.scan, [f for f in hot if f not in targets])
+        return changes | (self.scan(targets) if targets else set())
+
+    def _timed(self, kind: str, now: float, duty: float, run: Callable[[list[str]], T], folders: list[str]) -> T:
+        """`run(folders)`, due again when its cost (median of the last few) is `duty` of the time between."""
+        if not folders:
+            return run(folders)
+        cpu, wall = time.thread_time(), time.monotonic()
+        result = run(folders)
+        # CPU time: a scan preempted on a busy machine is no bigger; wall time where the CPU clock is coarser
+        costs = self._costs[kind]
+        costs.append(min(time.thread_time() - cpu, time.monotonic() - wall))
+        cost = sorted(costs)[len(costs) // 2]  # a garbage collection that ran during one is not the tree's cost
+        limit = MAX_WHOLE_INTERVAL if kind == "whole" else None
+        pause = max(INTERVAL_MS / 1000, cost / duty)
+        self._due[kind] = now + (min(pause, limit) if limit else pause)
+        return result
+
+    def _moved_folders(self, folders: list[str]) -> list[str]:
+        """The folders whose own mtime changed since the last look (or that are gone)."""
+        moved = []
+        for folder in folders:
+            try:
+                mtime = os.stat(folder).st_mtime_ns
+            except OSError:
+                mtime = -1
+            if self._dir_mtimes.get(folder) != mtime:
+                self._dir_mtimes[folder] = mtime
+                moved.append(folder)
+        return moved
+
+    def _key(self, path: str) -> str:
+        """The listing a path is kept in: its folder's, or its own for a watched file."""
+        return path if path in self._seen else os.path.dirname(path)
+
+    def check_files(self) -> FileChanges:
+        """Look at the files that changed lately, one stat each: the file being worked on shows at once."""
+        now, wall = time.monotonic(), time.time()
+        self._now = now
+        changes: FileChanges = set()
+        digests: dict[str, bytes] = {}
+        for path in [p for p, until in self._hot_files.items() if until <= now]:
+            del self._hot_files[path]
+        for path in list(self._hot_files):
+            listing = self._seen.get(self._key(path))
+            if listing is None or path not in listing:
+                continue  # gone from its folder's listing: that folder's look says what happened
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # deleted: its folder's own mtime moved, and that look reports it
+            signature = self._signature(path, info, listing, False, digests, wall)
+            if signature != listing[path]:
+                listing[path] = signature
+                changes.add((Change.modified, path))
+        return self._finish(changes, digests, now)
 
     def scan(self, folders: list[str]) -> FileChanges:
         """List every folder once; the changes since the last scan."""
@@ -159,13 +248,21 @@ class Poller:
             self._seen[folder] = after
             if before is not None and before != after:
                 changes |= compare(before, after)
+        return self._finish(changes, digests, now)
+
+    def _finish(self, changes: FileChanges, digests: dict[str, bytes], now: float) -> FileChanges:
         for path, content in digests.items():
             if content and self._digests.get(path, content) not in (content, b""):
                 changes.add((Change.modified, path))  # the same metadata, other content: a rewrite within one tick
-        self._digests = digests
+        self._digests.update(digests)
         self._since.update((path, now) for change, path in changes if change != Change.deleted)
         for path in [p for p, since in self._since.items() if since + COARSE_TICK < now]:
             del self._since[path]
+            self._digests.pop(path, None)
+        for change, path in changes:  # where the developer works now: looked at often for a while
+            self._hot[self._key(path)] = now + HOT_SECONDS
+            if change != Change.deleted and path not in self._seen:
+                self._hot_files[path] = now + HOT_SECONDS
         self._last_scan = now
         return changes
 
@@ -181,18 +278,25 @@ class Poller:
         ignored = self._ignored.get(folder, set())
         dropped: set[str] = set()
         listing: Listing = {}
+        since = self._since
         for entry in entries:
             path = entry.path
-            if path not in known and (entry.name in ignored or not self._keep(Change.modified, path)):
+            old = known.get(path)
+            if old is None and (entry.name in ignored or not self._keep(Change.modified, path)):
                 dropped.add(entry.name)
                 continue
             try:
                 if entry.is_dir():
                     listing[path] = (entry.inode(),)
-                else:
-                    listing[path] = self._signature(path, entry.stat(), known, before is None, digests, wall)
+                    continue
+                info = entry.stat()
             except OSError:
                 continue  # gone between the listing and the stat: absent
+            signature = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+            if signature == old and path not in since:
+                listing[path] = old  # the usual case, for nearly every file of a big tree: nothing to do
+            else:
+                listing[path] = self._signature(path, info, known, before is None, digests, wall)
         self._ignored[folder] = dropped
         return listing
 
@@ -211,6 +315,8 @@ class Poller:
         tick = COARSE_TICK if info.st_mtime_ns % 1_000_000_000 == 0 else FINE_TICK
         if first:  # written just before we started? only the file system's clock can tell
             hot = abs(wall - info.st_mtime) < tick
+            if wall - info.st_mtime < RECENT_WORK:
+                self._hot[os.path.dirname(path)] = self._now + HOT_SECONDS  # lately worked on: a hot folder
             if hot:
                 self._since[path] = self._now  # as if we saw that write now
         else:

@@ -68,9 +68,59 @@ def test_poll_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     assert poll_interval() is None
 
 
-def test_a_tree_that_takes_long_to_scan_is_scanned_less_often(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for i in range(50):
-        (tmp_path / f"f{i}.html").write_text("x")
+def test_a_tree_that_takes_long_to_scan_is_scanned_whole_less_often(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for folder in ("cold", "hot"):
+        (tmp_path / folder).mkdir()
+        for i in range(50):
+            (tmp_path / folder / f"f{i}.html").write_text("x")
+    old = time.time() - 2 * poll_module.RECENT_WORK
+    for path in tmp_path.rglob("*.html"):
+        os.utime(path, (old, old))  # nobody worked here lately: no folder is hot to begin with
+    folders = watched_folders([tmp_path], ChangeFilter())
+    monkeypatch.setattr(poll_module, "DUTY", 1e-6)  # as if listing these files took a long while
+    monkeypatch.setattr(poll_module, "DIR_DUTY", 1e-6)
+    poller = Poller(ChangeFilter(), 0.01, 0.4)
+    scanned: list[list[str]] = []
+    scan = poller.scan
+    monkeypatch.setattr(poller, "scan", lambda chosen: scanned.append(chosen) or scan(chosen))
+    looks: list[float] = []
+
+    def stopped(wait: float) -> bool:
+        looks.append(wait)
+        return len(looks) > 20
+
+    poller._moved_folders(folders)  # as changes() takes the first listings
+    poller.scan(folders)
+    f0, f1 = tmp_path / "hot" / "f0.html", tmp_path / "hot" / "f1.html"
+    f0.write_text("changed")
+    assert poller._next(folders, set(), stopped) == {(Change.modified, str(f0))}
+    scanned.clear()
+    looks.clear()
+    f0.write_text("changed again")  # the file being worked on: one stat at the next look, no scan at all
+    assert poller._next(folders, set(), stopped) == {(Change.modified, str(f0))}
+    assert looks[0] == poll_module.INTERVAL_MS / 1000  # then the steps while the writes settle
+    assert folders not in scanned
+    scanned.clear()
+    f1.write_text("a sibling, in place")  # in the folder just worked in: its look, when due, is of that folder
+    poller._due["hot"] = 0.0
+    assert poller._next(folders, set(), stopped) == {(Change.modified, str(f1))}
+    assert [str(tmp_path / "hot")] in scanned and folders not in scanned
+    scanned.clear()
+    looks.clear()
+    assert poller._next(folders, set(), stopped) == set()  # quiet: the whole tree is not scanned at every look
+    assert sum(chosen == folders for chosen in scanned) <= 1 and len(looks) == 21
+    (tmp_path / "cold" / "new.html").write_text("an atomic save: a new entry, renamed over")
+    os.utime(tmp_path / "cold", ns=(time.time_ns(), time.time_ns() + 5_000_000_000))  # its folder's mtime moves
+    poller._due["dirs"] = 0.0  # the folders' look is due
+    looks.clear()
+    assert poller._next(folders, set(), stopped) == {(Change.added, str(tmp_path / "cold" / "new.html"))}
+    assert folders not in scanned
+
+
+def test_a_fixed_interval_scans_the_whole_tree_each_time(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text("x")
     folders = watched_folders([tmp_path], ChangeFilter())
     waits: list[float] = []
 
@@ -78,13 +128,6 @@ def test_a_tree_that_takes_long_to_scan_is_scanned_less_often(tmp_path: Path, mo
         waits.append(wait)
         return len(waits) == 3
 
-    monkeypatch.setattr(poll_module, "DUTY", 1e-6)  # as if listing these files took a long while
-    adaptive = Poller(ChangeFilter(), 0.01, 0.4)
-    adaptive.scan(folders)
-    assert adaptive._next(folders, set(), stopped) == set()
-    assert waits[0] == poll_module.INTERVAL_MS / 1000
-    assert waits[1] > poll_module.INTERVAL_MS / 1000 and waits[2] > poll_module.INTERVAL_MS / 1000
-    waits.clear()
     fixed = Poller(ChangeFilter(), 0.01, 0.4, interval=0.005)  # WATCHFILES_POLL_DELAY_MS: as the user says
     fixed.scan(folders)
     assert fixed._next(folders, set(), stopped) == set()
