@@ -33,8 +33,9 @@ from _common import Row, Server, median, ms, percentile, serve, table, times
 from _server_figures import Options
 from websockets.asyncio.client import ClientConnection, connect
 
-from fast_hot_reload._poll import Poller
-from fast_hot_reload._watch import DEBOUNCE_MS, STEP_MS, ChangeFilter, watched_folders
+from fast_hot_reload._files.filters import ChangeFilter, watched_folders
+from fast_hot_reload._files.poll import Poller
+from fast_hot_reload._files.watch import DEBOUNCE_MS, STEP_MS
 
 LOST_AFTER = 1.5  # seconds: watchfiles polls every 300 ms, so a save not reported by then never is
 SAVE_GAP = (0.2, 1.0)  # seconds between two saves, drawn at random

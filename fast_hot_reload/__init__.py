@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ._middleware import HotReloadMiddleware
+from ._manual import HotReloadMiddleware, hot_reload_router
 from ._plugin import FastHotReload
-from ._router import hot_reload_router
 
 __version__ = "0.1.0"
 

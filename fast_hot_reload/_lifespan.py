@@ -1,23 +1,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 from starlette.types import Lifespan
 
-from ._broadcast import Broadcaster
 from ._config import Config, env_enabled
-from ._console import browser_console
-from ._group import join_group
-from ._members import run_member
-from ._state import STATE_KEY, Runtime
-from ._stopping import on_exit_signal, server_exiting
-from ._templates import hook_jinja
-from ._watch import watch
+from ._errors.console import browser_console
+from ._events.broadcaster import Broadcaster
+from ._events.group import join_group
+from ._events.members import Watch, run_member
+from ._files.watch import watch
+from ._server.detect import server_exiting
+from ._server.logs import announce, quiet_startup
+from ._server.signals import on_exit_signal
+from ._web.jinja import hook_jinja
+from ._web.runtime import STATE_KEY, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,11 @@ EXIT_POLL = 0.1  # seconds: for a should_exit set without a signal (the signals 
 
 
 def lifespan_for(config: Config) -> Lifespan[Any]:
-    """The lifespan that runs one configuration's watcher and leaves its Runtime in the app state."""
+    """The lifespan that runs one configuration's watcher and leaves its Runtime in the app state.
+
+    What runs with the app, wired here: the Jinja hook, the worker group, the broadcaster, the file watcher
+    (or the leader's log), the stop signals, the keepalive and the app's log lines for the tabs.
+    """
 
     @asynccontextmanager
     async def lifespan(app: object) -> AsyncIterator[dict[str, Any]]:
@@ -37,11 +44,19 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
         group = join_group(config)  # the other workers of this server, if any: one boot id and one version line
         broadcaster = Broadcaster(group.boot if group else None)
         stop = anyio.Event()
+
+        async def watch_files(started: Callable[[], None]) -> None:
+            def watching(folders: list[str]) -> None:
+                announce(config, folders)  # the startup line, once the watches are in place
+                started()
+
+            await watch(config, broadcaster, stop, watching)
+
         async with anyio.create_task_group() as tg:
             if group is None:
-                await tg.start(_watch_task, config, broadcaster, stop)
+                await tg.start(_run, watch_files)
             else:
-                await tg.start(run_member, group, config, broadcaster, stop)
+                await tg.start(run_member, group, broadcaster, watch_files, partial(quiet_startup, config), stop)
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
@@ -57,10 +72,8 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
     return lifespan
 
 
-async def _watch_task(
-    config: Config, broadcaster: Broadcaster, stop: anyio.Event, *, task_status: TaskStatus[None]
-) -> None:
-    await watch(config, broadcaster, stop, task_status.started)
+async def _run(watch_files: Watch, *, task_status: TaskStatus[None]) -> None:
+    await watch_files(task_status.started)
 
 
 async def _close_on_server_exit(broadcaster: Broadcaster, stop: anyio.Event) -> None:

@@ -1,13 +1,46 @@
+"""Manual wiring: `app.include_router(hot_reload_router)` and `app.add_middleware(HotReloadMiddleware)`."""
+
 from __future__ import annotations
 
 from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._compat import release
-from ._lifespan import merge_lifespans
-from ._router import hot_reload_router
+from ._config import Config
+from ._lifespan import lifespan_for, merge_lifespans
+from ._server.compat import release
+from ._web.inner import InnerMiddleware
+from ._web.routes import create_router
 
 RUNS_INCLUDED_LIFESPANS = release("fastapi") >= (0, 112, 2)  # include_router() takes the lifespan along from then
+
+_DEFAULTS = Config()
+hot_reload_router = create_router(_DEFAULTS, lifespan_for(_DEFAULTS))
+"""The hot reload endpoints with default options, for `app.include_router(hot_reload_router)`.
+
+Add `HotReloadMiddleware` as well (or a `<script>` tag of your own) so that pages load the client.
+"""
+
+
+class HotReloadMiddleware(InnerMiddleware):
+    """Pure ASGI middleware that adds the hot reload `<script>` tag to HTML responses.
+
+    `FastHotReload(app)` adds it for you. For manual wiring, include `hot_reload_router` and add
+    this middleware: it finds the running hot reload in the app state, and passes everything
+    through untouched when there is none (switched off, or the router was not included). On
+    FastAPI before 0.112.2, which leaves an included router's lifespan out, it runs the router's.
+
+    Example:
+        ```python
+        app.include_router(hot_reload_router)
+        app.add_middleware(HotReloadMiddleware)
+        ```
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await serve_lifespan(self.app, scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def serve_lifespan(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:

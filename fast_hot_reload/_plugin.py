@@ -19,12 +19,12 @@ from ._config import (
     env_enabled,
     env_trusted_clients,
 )
-from ._endpoints import Endpoints
-from ._hosts import HostCheck
-from ._lifespan import merge_lifespans
-from ._middleware import HotReloadMiddleware
-from ._outer import OuterMiddleware
-from ._router import create_router
+from ._lifespan import lifespan_for, merge_lifespans
+from ._web.endpoints import Endpoints
+from ._web.hosts import HostCheck
+from ._web.inner import InnerMiddleware
+from ._web.outer import OuterMiddleware
+from ._web.routes import create_router
 
 logger = logging.getLogger(__name__)
 
@@ -117,12 +117,12 @@ class FastHotReload:
             return
         _check_app(app, self.config.url_prefix)
         app.state.fast_hot_reload = self
-        router = create_router(self.config)
+        router = create_router(self.config, lifespan_for(self.config))
         endpoints = Endpoints(self.config.url_prefix, router.routes)
         app.router.routes.append(endpoints)  # answered by the outer layer; listed here for url_path_for and tools
         app.router.lifespan_context = merge_lifespans(app.router.lifespan_context, router.lifespan_context)
         # innermost of the user's middleware, so that GZip and friends wrap a page that has the tag
-        app.user_middleware.append(Middleware(HotReloadMiddleware))
+        app.user_middleware.append(Middleware(InnerMiddleware))
         # and outermost: our endpoints before the user's middleware, and error pages outside ServerErrorMiddleware
         build = app.build_middleware_stack
         hosts = HostCheck(self.config.allowed_hosts, self.config.ws_host_override)

@@ -7,7 +7,9 @@ from contextlib import AsyncExitStack
 import anyio
 import pytest
 
-from fast_hot_reload._broadcast import HISTORY, MAX_PATHS, RECENT, Broadcaster, Event, Subscription
+from fast_hot_reload._events.broadcaster import HISTORY, Broadcaster
+from fast_hot_reload._events.subscription import Subscription
+from fast_hot_reload._protocol import MAX_PATHS, RECENT, Event
 
 pytestmark = pytest.mark.anyio
 

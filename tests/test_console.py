@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from fast_hot_reload import _console
-from fast_hot_reload._broadcast import Broadcaster
-from fast_hot_reload._console import BURST, browser_console
+from fast_hot_reload._errors import console as _console
+from fast_hot_reload._errors.console import BURST, browser_console
+from fast_hot_reload._events.broadcaster import Broadcaster
 
 pytestmark = pytest.mark.anyio
 

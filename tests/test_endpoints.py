@@ -18,11 +18,14 @@ from starlette.responses import HTMLResponse as StarletteHTML
 from starlette.routing import Route
 from starlette.websockets import WebSocketDisconnect
 
-from fast_hot_reload import FastHotReload, HotReloadMiddleware, _broadcast, _compat, hot_reload_router
-from fast_hot_reload._broadcast import Broadcaster
-from fast_hot_reload._client import render_client
-from fast_hot_reload._router import NOT_RUNNING, _sse_stream
-from fast_hot_reload._state import Runtime
+from fast_hot_reload import FastHotReload, HotReloadMiddleware, hot_reload_router
+from fast_hot_reload._events import broadcaster as _broadcast
+from fast_hot_reload._events.broadcaster import Broadcaster
+from fast_hot_reload._server import compat as _compat
+from fast_hot_reload._web.client import render_client
+from fast_hot_reload._web.routes import NOT_RUNNING
+from fast_hot_reload._web.runtime import Runtime
+from fast_hot_reload._web.streams import sse_stream as _sse_stream
 
 from .conftest import LocalClient
 
@@ -459,7 +462,7 @@ def test_server_exiting_follows_uvicorns_flag(monkeypatch: pytest.MonkeyPatch) -
     """The stream-ending poll reads uvicorn's should_exit through the SIGTERM handler it installs."""
     import signal
 
-    from fast_hot_reload._stopping import server_exiting
+    from fast_hot_reload._server.detect import server_exiting
 
     class FakeServer:
         should_exit = False
@@ -514,7 +517,7 @@ def test_uvicorns_exit_handler_is_chained_and_given_back() -> None:
     """The lifespan hears SIGTERM at once, through uvicorn's own handler, which still runs first."""
     import signal
 
-    from fast_hot_reload._stopping import on_exit_signal
+    from fast_hot_reload._server.signals import on_exit_signal
 
     class FakeServer:
         should_exit = False
@@ -589,7 +592,7 @@ def test_any_servers_stop_signal_ends_the_streams_for_a_while(theirs: str) -> No
     """hypercorn's workers ignore SIGINT, granian's set asyncio handlers: either way we hear it, after theirs."""
     import signal
 
-    from fast_hot_reload._stopping import SIGNAL_GRACE, on_exit_signal
+    from fast_hot_reload._server.signals import SIGNAL_GRACE, on_exit_signal
 
     before = signal.getsignal(signal.SIGTERM)
     calls: list[str] = []
@@ -626,7 +629,7 @@ def test_any_servers_stop_signal_ends_the_streams_for_a_while(theirs: str) -> No
 def test_a_default_stop_signal_is_left_alone() -> None:
     import signal
 
-    from fast_hot_reload._stopping import on_exit_signal
+    from fast_hot_reload._server.signals import on_exit_signal
 
     before = signal.getsignal(signal.SIGTERM)
 
@@ -657,7 +660,7 @@ def test_a_default_stop_signal_is_left_alone() -> None:
     ],
 )
 def test_websocket_origins_of_local_names(tmp_path: Path, origin: str, host: str, accepted: bool) -> None:
-    from fast_hot_reload._hosts import origin_allowed
+    from fast_hot_reload._web.hosts import origin_allowed
 
     assert origin_allowed(origin, host, None) is accepted
 

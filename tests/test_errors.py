@@ -14,8 +14,9 @@ import jinja2
 import pytest
 from starlette.testclient import TestClient
 
-from fast_hot_reload import _errors
-from fast_hot_reload._errors import describe_exception, error_page
+from fast_hot_reload._errors import describe as _errors
+from fast_hot_reload._errors.describe import describe_exception
+from fast_hot_reload._web.error_page import render_error_page as error_page
 
 TAG = b'<script src="/__hot_reload/client.js" defer></script>'
 TEMPLATES = {

@@ -21,8 +21,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from fast_hot_reload import FastHotReload
-from fast_hot_reload._python import python_changed
-from fast_hot_reload._state import Runtime
+from fast_hot_reload._files.python import python_changed
+from fast_hot_reload._web.runtime import Runtime
 
 from .conftest import LocalClient
 

@@ -30,7 +30,7 @@ from .test_server import (
 )
 
 RESTARTS = 20
-WATCH_WARNING = "WARNING:fast_hot_reload._watch: watching"  # the probe app's log format
+WATCH_WARNING = "WARNING:fast_hot_reload._files.watch: watching"  # the probe app's log format
 
 
 @pytest.mark.anyio

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fast_hot_reload import _group
 from fast_hot_reload._config import Config
-from fast_hot_reload._group import UnsafeFolder, join_group, private_folder
+from fast_hot_reload._events import group as _group
+from fast_hot_reload._events.group import UnsafeFolder, join_group, private_folder
 
 pytestmark = pytest.mark.skipif(_group.fcntl is None, reason="no flock here: workers do not share a group")
 
@@ -83,7 +83,7 @@ def test_folders_left_by_killed_servers_are_removed(temp: Path, tmp_path: Path) 
     # a server killed with SIGKILL never leaves its group: its folder stays, with nobody in it
     script = (
         "import sys, os, signal; from pathlib import Path; import tempfile; tempfile.gettempdir = lambda: sys.argv[1]\n"
-        "from fast_hot_reload._group import join_group; from fast_hot_reload._config import Config\n"
+        "from fast_hot_reload._events.group import join_group; from fast_hot_reload._config import Config\n"
         "group = join_group(Config(watch_paths=(Path(sys.argv[1]),))); print(group.folder, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)"
     )

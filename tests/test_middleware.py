@@ -17,11 +17,11 @@ from starlette.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fast_hot_reload import FastHotReload, HotReloadMiddleware
-from fast_hot_reload._broadcast import Broadcaster
 from fast_hot_reload._config import Config
-from fast_hot_reload._inject import TagInserter
-from fast_hot_reload._pages import PageStore
-from fast_hot_reload._state import STATE_KEY, Runtime
+from fast_hot_reload._events.broadcaster import Broadcaster
+from fast_hot_reload._web.inject import TagInserter
+from fast_hot_reload._web.pages import PageStore
+from fast_hot_reload._web.runtime import STATE_KEY, Runtime
 
 from .conftest import LocalClient
 

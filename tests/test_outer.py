@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from fast_hot_reload import FastHotReload
-from fast_hot_reload._outer import NO_CACHE, no_cache
+from fast_hot_reload._web.error_page import NO_CACHE
+from fast_hot_reload._web.outer import no_cache
 
 from .conftest import LocalClient
 

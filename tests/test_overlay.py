@@ -8,7 +8,7 @@ from typing import Any
 import jinja2
 import pytest
 
-from fast_hot_reload._errors import describe_exception
+from fast_hot_reload._errors.describe import describe_exception
 
 from .conftest import wait_for
 

@@ -17,12 +17,14 @@ import pytest
 import watchfiles.main
 from watchfiles import Change
 
-import fast_hot_reload._poll as poll_module
-import fast_hot_reload._watch as watch_module
-from fast_hot_reload._broadcast import Broadcaster, Event
+import fast_hot_reload._files.poll as poll_module
+import fast_hot_reload._files.watch as watch_module
 from fast_hot_reload._config import Config
-from fast_hot_reload._poll import Poller, poll_interval, polling_forced
-from fast_hot_reload._watch import ChangeFilter, watch, watched_folders
+from fast_hot_reload._events.broadcaster import Broadcaster
+from fast_hot_reload._files.filters import ChangeFilter, watched_folders
+from fast_hot_reload._files.poll import Poller, poll_interval, polling_forced
+from fast_hot_reload._files.watch import watch
+from fast_hot_reload._protocol import Event
 
 from .conftest import Server
 from .test_server import assert_clean_log, listen

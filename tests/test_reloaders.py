@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from fast_hot_reload import _reloaders, _stopping
-from fast_hot_reload._reloaders import granian_warning, reloader_warning
-from fast_hot_reload._stopping import restart_expected_on_save
+from fast_hot_reload._server import detect as _stopping
+from fast_hot_reload._server import reloaders as _reloaders
+from fast_hot_reload._server.detect import restart_expected_on_save
+from fast_hot_reload._server.reloaders import granian_warning, reloader_warning
 
 
 class FakeUvicorn:

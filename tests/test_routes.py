@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
 from fast_hot_reload import FastHotReload
-from fast_hot_reload._endpoints import Endpoints
+from fast_hot_reload._web.endpoints import Endpoints
 
 from .conftest import LocalClient
 

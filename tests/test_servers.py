@@ -13,7 +13,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from fast_hot_reload._compat import release
+from fast_hot_reload._server.compat import release
 
 from .conftest import Server
 from .test_server import (

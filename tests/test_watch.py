@@ -11,10 +11,14 @@ import anyio
 import pytest
 from watchfiles import Change
 
-import fast_hot_reload._watch as watch_module
-from fast_hot_reload._broadcast import Broadcaster, Event
+import fast_hot_reload._files.filters as filters_module
+import fast_hot_reload._files.watch as watch_module
 from fast_hot_reload._config import Config
-from fast_hot_reload._watch import ChangeFilter, classify, publish_changes, relative, watch, watched_folders
+from fast_hot_reload._events.broadcaster import Broadcaster
+from fast_hot_reload._files.filters import ChangeFilter, watched_folders
+from fast_hot_reload._files.paths import relative
+from fast_hot_reload._files.watch import classify, publish_changes, watch
+from fast_hot_reload._protocol import Event
 
 pytestmark = pytest.mark.anyio
 
@@ -183,8 +187,8 @@ def test_filter_keeps_watchfiles_defaults_and_nothing_a_reloader_adds_to_them() 
 
     from watchfiles import DefaultFilter
 
-    assert set(DefaultFilter.ignore_dirs) - {"site-packages"} <= set(watch_module.IGNORED_DIRS)  # 0.21 had it too
-    assert set(DefaultFilter.ignore_entity_patterns) <= set(watch_module.IGNORED_FILES)
+    assert set(DefaultFilter.ignore_dirs) - {"site-packages"} <= set(filters_module.IGNORED_DIRS)  # 0.21 had it too
+    assert set(DefaultFilter.ignore_entity_patterns) <= set(filters_module.IGNORED_FILES)
     code = (
         "import watchfiles\n"
         "F = watchfiles.DefaultFilter\n"
@@ -192,7 +196,7 @@ def test_filter_keeps_watchfiles_defaults_and_nothing_a_reloader_adds_to_them() 
         "F.ignore_entity_patterns = (*F.ignore_entity_patterns, r'\\.css$')\n"
         "F.ignore_paths = ('/app',)\n"
         "from watchfiles import Change\n"
-        "from fast_hot_reload._watch import ChangeFilter\n"
+        "from fast_hot_reload._files.filters import ChangeFilter\n"
         "keep = ChangeFilter()\n"
         "print(all(keep(Change.modified, p) for p in ('/app/templates/a.html', '/app/static/a.css')))\n"
     )
@@ -424,7 +428,7 @@ async def test_watch_publishes_batches(tmp_path: Path, monkeypatch: pytest.Monke
 
     with anyio.fail_after(5):
         async with broadcaster.subscribe() as subscription, anyio.create_task_group() as tg:
-            tg.start_soon(watch, config, broadcaster, stop, lambda: started.append(True))
+            tg.start_soon(watch, config, broadcaster, stop, lambda folders: started.append(bool(folders)))
             while broadcaster.version < 3:
                 await broadcaster.wait_beyond(broadcaster.version)
             stop.set()

@@ -28,7 +28,7 @@ def test_wheel_ships_the_client_template(tmp_path: Path) -> None:
     borrow_dependencies(python)
     subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True)
     probe = (
-        "import fast_hot_reload, fast_hot_reload._client as c\n"
+        "import fast_hot_reload, fast_hot_reload._web.client as c\n"
         "from fast_hot_reload._config import Config\n"
         "script, digest = c.render_client(Config(ws_message_prefix='[from wheel]'))\n"
         "print(fast_hot_reload.__file__)\n"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from page import create_app
 
-import fast_hot_reload._watch
+import fast_hot_reload._files.watch
 from fast_hot_reload import FastHotReload
 
 MESSAGE = "python-v1"
 
-fast_hot_reload._watch.polling_forced = lambda: False  # a benchmark-only switch: what forced polling was
+fast_hot_reload._files.watch.polling_forced = lambda: False  # a benchmark-only switch: what forced polling was
 
 app = create_app(MESSAGE, setup=FastHotReload)

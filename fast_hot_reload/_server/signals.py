@@ -1,61 +1,19 @@
+"""The server's stop signals, heard after (never instead of) its own handlers."""
+
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import signal
-import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-logger = logging.getLogger(__name__)
-
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # without a server we know, a stop signal turns new streams away this long: a server still serving after it
 # (one that ignores the signal, say) takes clients again
 SIGNAL_GRACE = 10.0
-# after a Python save, under a reloader we cannot see: longer than hypercorn's 1 s poll plus its worker's stop
-SAVE_GRACE = 3.0
-OWN_RELOADERS = ("hypercorn", "granian")  # servers whose command line says whether their reloader runs
-
-
-def uvicorn_server() -> Any:
-    """The running uvicorn Server, found through the SIGTERM handler it installs (a bound method), or None."""
-    server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
-    return server if hasattr(server, "should_exit") else None
-
-
-def server_exiting() -> bool:
-    """True once uvicorn (the server whose bound method handles SIGTERM) has been told to exit."""
-    return getattr(uvicorn_server(), "should_exit", False) is True
-
-
-def restart_expected_on_save() -> bool:
-    """Whether a Python save is likely to make a reloader stop this process, so that our streams must end first.
-
-    uvicorn tells us itself (its signal is chained: no guess needed). hypercorn and granian run their
-    reloader only with `--reload`; for any other server we cannot tell, and end the streams for a moment.
-    """
-    if uvicorn_server() is not None:
-        return False  # uvicorn's own stop signal ends them, a few ms later, and only when it really stops
-    return own_reloader_on() if program() in OWN_RELOADERS else True
-
-
-def program() -> str:
-    """The server's command (`granian`, `hypercorn`, ...): workers get the command line of their parent."""
-    name = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return os.path.basename(os.path.dirname(sys.argv[0])) if name == "__main__.py" else name  # python -m granian
-
-
-def own_reloader_on() -> bool:
-    """`--reload` on the command line (or granian's variable for it), and no `--no-reload` after it."""
-    argv = [arg for arg in sys.argv if arg in ("--reload", "--no-reload")]
-    if argv:
-        return argv[-1] == "--reload"
-    return program() == "granian" and os.environ.get("GRANIAN_RELOAD", "").lower() in ("1", "true", "yes", "on")
 
 
 @contextmanager

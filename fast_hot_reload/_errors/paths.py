@@ -5,8 +5,7 @@ import re
 import site
 import sys
 import sysconfig
-from collections.abc import Iterable
-from pathlib import Path, PurePath
+from pathlib import Path
 
 LIBRARY_FOLDERS = frozenset({"site-packages", "dist-packages"})
 VENV_FOLDERS = frozenset({".venv", "venv", ".tox", ".nox", "__pypackages__"})
@@ -91,14 +90,3 @@ class ShortPaths:
             return short + separator.replace("\\", "/")
 
         return self.pattern.sub(shorten, text)
-
-
-def under_roots(path: str, roots: Iterable[PurePath]) -> str | None:
-    """The path relative to the watch root it is in (posix), or None when it is in none of them."""
-    changed = PurePath(path)
-    for root in roots:
-        if changed == root:
-            return changed.name  # a watched file, or the watched folder itself
-        if root in changed.parents:
-            return changed.relative_to(root).as_posix()
-    return None

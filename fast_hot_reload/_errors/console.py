@@ -9,8 +9,8 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
-from ._broadcast import Broadcaster
-from ._errors import describe_exception
+from .._events.broadcaster import Broadcaster
+from .describe import describe_exception
 
 LOGGERS = ("", "uvicorn.error")  # the root, and uvicorn's own (it does not propagate): a route's exception is there
 BURST = 20  # lines let through at once; then one per REFILL seconds, and a count of what was held back

@@ -1,28 +1,20 @@
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 
-Kind = Literal["css", "reload"]
+from .. import _protocol as protocol
+from .._protocol import RECENT, Event, Kind
+from .subscription import Subscription
+
 HISTORY = 64  # events kept to merge for clients that fell behind; older gaps become a reload
-RECENT = 16  # events a hello carries, so that a page rendered a moment ago catches up in place
-MAX_PATHS = 50  # paths carried by one event: enough to pick stylesheets, small on the wire
 NOTICES = 32  # notices kept for clients a little behind; a flood is thinned before it gets here
-
-
-@dataclass(frozen=True)
-class Event:
-    version: int
-    kind: Kind
-    paths: tuple[str, ...]
-    truncated: bool = False  # more paths changed than `paths` names: the client must not rely on the list
 
 
 @dataclass(frozen=True)
@@ -42,21 +34,6 @@ class Notice:
         if trusted or not self.private:
             return self
         return None if self.public is None else Notice(self.seq, self.public)
-
-    def sse(self) -> bytes:
-        return f"data: {self.text}\r\n\r\n".encode()  # no id: Last-Event-ID stays the version
-
-
-def sse_frame(version: int, data: str) -> bytes:
-    """One server-sent event whose id is `version`, ready for the wire (`data` is one line of JSON)."""
-    return f"id: {version}\r\ndata: {data}\r\n\r\n".encode()
-
-
-def _fields(event: Event) -> dict[str, Any]:
-    fields: dict[str, Any] = {"version": event.version, "type": event.kind, "paths": list(event.paths)}
-    if event.truncated:
-        fields["truncated"] = True
-    return fields
 
 
 class Broadcaster:
@@ -96,7 +73,7 @@ class Broadcaster:
     def publish(self, kind: Kind, paths: tuple[str, ...], truncated: bool = False) -> Event:
         """A new version: `paths` changed (cut to MAX_PATHS; `truncated` when the list was cut before)."""
         self.version += 1
-        event = Event(self.version, kind, paths[:MAX_PATHS], truncated or len(paths) > MAX_PATHS)
+        event = Event.of(self.version, kind, paths, truncated)
         self._history.append(event)
         self._merged.clear()
         self._texts.clear()
@@ -125,8 +102,8 @@ class Broadcaster:
         if shared and self.journal is not None:
             self.journal({"t": "notice", "data": data, "private": private, "public": public, "at": time.time()})
         self.notices += 1
-        shown = json.dumps({**public, "boot": self.boot}) if public is not None else None
-        self._notices.append(Notice(self.notices, json.dumps({**data, "boot": self.boot}), private, shown))
+        shown = protocol.notice_text(self.boot, public) if public is not None else None
+        self._notices.append(Notice(self.notices, protocol.notice_text(self.boot, data), private, shown))
         self._wake()
 
     def notice_after(self, seq: int) -> Notice | None:
@@ -159,26 +136,11 @@ class Broadcaster:
         """Whether a new stream is turned away now: closed, or a stop is expected any moment."""
         return self._closed or (self._refuse_until > 0 and time.monotonic() < self._refuse_until)
 
-    def restart_notice(self) -> str:
-        """The last message of a stream ended because the server stops: the client retries at a steady pace."""
-        return json.dumps({"type": "restart", "boot": self.boot})
-
     def since(self, version: int) -> Event | None:
         """One event that brings a client at `version` up to date, or None when it already is."""
         if version not in self._merged:
-            self._merged[version] = self._merge(version)
+            self._merged[version] = protocol.catch_up(self._history, version, self.version)
         return self._merged[version]
-
-    def _merge(self, version: int) -> Event | None:
-        if version >= self.version:
-            return None
-        missed = [e for e in self._history if e.version > version]
-        complete = bool(missed) and missed[0].version == version + 1
-        kind: Kind = "css" if complete and all(e.kind == "css" for e in missed) else "reload"
-        # with a gap, nobody knows what changed: no paths, so the client reloads in full
-        paths = tuple(dict.fromkeys(p for e in missed for p in e.paths)) if complete else ()
-        truncated = complete and (len(paths) > MAX_PATHS or any(e.truncated for e in missed))
-        return Event(self.version, kind, paths[:MAX_PATHS], truncated)
 
     def hello(self, withheld: str | None = None) -> str:
         """The greeting: boot id, version and the last few events, so a page a little behind catches up in place.
@@ -186,25 +148,19 @@ class Broadcaster:
         `withheld`: for a client that gets no details nor log lines, what it is told about that (once).
         """
         if self._hello is None or self._hello[0] != self.version:
-            last = list(self._history)[-RECENT:]
-            recent = [_fields(e) for e in last]
-            data = {"type": "hello", "boot": self.boot, "version": self.version, "recent": recent}
-            self._hello = (self.version, json.dumps(data))
-        if withheld is not None:
-            return self._hello[1][:-1] + ", " + json.dumps({"withheld": withheld})[1:]
-        return self._hello[1]
+            self._hello = (self.version, protocol.hello_text(self.boot, self.version, list(self._history)[-RECENT:]))
+        return self._hello[1] if withheld is None else protocol.with_withheld(self._hello[1], withheld)
 
     def message(self, event: Event) -> str:
         """The event as JSON text, for websockets."""
         if event not in self._texts:
-            data = {"type": event.kind, "boot": self.boot, **_fields(event)}
-            self._texts[event] = json.dumps(data)
+            self._texts[event] = protocol.event_text(self.boot, event)
         return self._texts[event]
 
     def sse(self, event: Event) -> bytes:
         """The event as a server-sent event whose id is its version, ready for the wire."""
         if event not in self._frames:
-            self._frames[event] = sse_frame(event.version, self.message(event))
+            self._frames[event] = protocol.sse(self.message(event), event.version)
         return self._frames[event]
 
     def subscribe(self, trusted: bool = True) -> Subscription:
@@ -234,54 +190,3 @@ class Broadcaster:
         changed, self._changed = self._changed, None
         if changed is not None:
             changed.set()
-
-
-class Subscription:
-    """One client's view of the broadcaster: starts at the current version.
-
-    A plain class with slots, its own context manager: a few hundred bytes less per client
-    than a generator-based one.
-    """
-
-    __slots__ = ("_broadcaster", "epoch", "notices", "trusted", "version")
-
-    def __init__(self, broadcaster: Broadcaster, trusted: bool = True) -> None:
-        self._broadcaster = broadcaster
-        self.trusted = trusted
-        self.version = broadcaster.version
-        self.notices = broadcaster.notices
-        self.epoch = broadcaster.epoch
-
-    @property
-    def ended(self) -> bool:
-        """The stream must end: the broadcaster closed, or ended the streams of this epoch."""
-        return self._broadcaster.closed or self.epoch != self._broadcaster.epoch
-
-    async def __aenter__(self) -> Subscription:
-        self._broadcaster.subscribers += 1
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._broadcaster.subscribers -= 1
-
-    async def next(self) -> Event | Notice | None:
-        """A notice, else the merged event the client has not had yet; None when closed or on a keepalive tick.
-
-        A tick from before the call does not count: the client has just been sent something.
-        """
-        broadcaster = self._broadcaster
-        while True:
-            if broadcaster.notices == self.notices:
-                await broadcaster.wait_beyond(self.version, broadcaster.ticks, self.notices, self.epoch)
-            notice = broadcaster.notice_after(self.notices)
-            if notice is None:
-                break
-            self.notices = notice.seq
-            shown = notice.shown_to(self.trusted)
-            if shown is not None:
-                return shown
-        self.notices = broadcaster.notices  # any it missed were dropped from the bounded list
-        event = broadcaster.since(self.version)
-        if event is not None:
-            self.version = event.version
-        return event

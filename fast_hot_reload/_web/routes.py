@@ -1,35 +1,29 @@
+"""The hot reload endpoints: the client script, each page's baseline, the websocket and the event stream."""
+
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
-from contextlib import suppress
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request, Response, WebSocket
 from sse_starlette import EventSourceResponse
-from starlette.websockets import WebSocketDisconnect
+from starlette.types import Lifespan
 
-from ._broadcast import Broadcaster, Notice, sse_frame
-from ._client import render_client
-from ._compat import SSE_PING_OFF, drop_stuck, quiet_while_stopping
-from ._config import Config, env_enabled
-from ._hosts import client_address, origin_allowed, refusal
-from ._lifespan import lifespan_for
-from ._state import STATE_KEY, Runtime
+from .._config import Config, env_enabled
+from .._server.compat import SSE_PING_OFF, quiet_while_stopping
+from .client import render_client
+from .hosts import origin_allowed, refusal
+from .runtime import STATE_KEY, Runtime
+from .streams import SEND_TIMEOUT, SERVICE_RESTART, serve_websocket, sse_stream
+from .trust import client_address
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT = 10.0  # a client that stops reading is dropped after this, never slowing the others
 MAX_REFUSED = 64  # refused origin and host pairs remembered, so that a tab retrying is logged once
-WS_PING = '{"type":"ping"}'
-SSE_PING = b": ping\r\n\r\n"  # a comment: EventSource ignores it, proxies see traffic
 # the baseline is a page's HTML as text: never cached, never sniffed into something that runs
 BASELINE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 SSE_HEADERS = {"Cache-Control": "no-store", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 POLICY_VIOLATION = 1008
-SERVICE_RESTART = 1012
-TRY_AGAIN_LATER = 1013
 NOT_RUNNING = (
     "hot reload is not running: no lifespan started it. With app.include_router(hot_reload_router), add "
     "HotReloadMiddleware too (FastAPI before 0.112.2 runs an included router's lifespan only then), "
@@ -37,9 +31,9 @@ NOT_RUNNING = (
 )
 
 
-def create_router(config: Config) -> APIRouter:
-    """The hot reload endpoints for one configuration, with a lifespan that runs its watcher."""
-    router = APIRouter(lifespan=lifespan_for(config), include_in_schema=False)
+def create_router(config: Config, lifespan: Lifespan[Any]) -> APIRouter:
+    """The hot reload endpoints for one configuration, with the lifespan that runs its watcher."""
+    router = APIRouter(lifespan=lifespan, include_in_schema=False)
     prefix = config.url_prefix
 
     async def client_script(request: Request) -> Response:
@@ -73,7 +67,7 @@ def create_router(config: Config) -> APIRouter:
                 return
         trusted = runtime.trust.trusted(websocket.scope)
         withheld = None if trusted else runtime.trust.withheld(websocket.scope)
-        await _serve_websocket(websocket, runtime.broadcaster, trusted, withheld)
+        await serve_websocket(websocket, runtime.broadcaster, trusted, withheld)
 
     async def sse_events(request: Request) -> Response:
         runtime = _runtime(request.scope)
@@ -89,7 +83,7 @@ def create_router(config: Config) -> APIRouter:
         if request.method == "HEAD":
             return Response(headers=SSE_HEADERS, media_type="text/event-stream")  # sse-starlette before 3.7 hangs on it
         trusted = runtime.trust.trusted(request.scope)
-        stream = _sse_stream(runtime.broadcaster, trusted, None if trusted else runtime.trust.withheld(request.scope))
+        stream = sse_stream(runtime.broadcaster, trusted, None if trusted else runtime.trust.withheld(request.scope))
         # our headers, not the release's defaults (no-cache before sse-starlette 2.1.3): HEAD and GET agree
         return EventSourceResponse(stream, headers=SSE_HEADERS, ping=SSE_PING_OFF, send_timeout=SEND_TIMEOUT)
 
@@ -110,68 +104,6 @@ def create_router(config: Config) -> APIRouter:
     router.add_websocket_route(prefix + "/ws", websocket_events)
     router.add_route(prefix + "/events", sse_events, include_in_schema=False)
     return router
-
-
-async def _serve_websocket(websocket: WebSocket, broadcaster: Broadcaster, trusted: bool, withheld: str | None) -> None:
-    ended = stuck = False
-    async with broadcaster.subscribe(trusted) as subscription, anyio.create_task_group() as tg:
-        tg.start_soon(_drain, websocket, tg.cancel_scope)
-        # a client that left or stopped reading ends here; raised further, it would be an ExceptionGroup
-        with suppress(WebSocketDisconnect, OSError, RuntimeError):
-            try:
-                await websocket.send_text(broadcaster.hello(withheld))
-                while True:
-                    item = await subscription.next()  # None: a keepalive tick
-                    if not isinstance(item, Notice) and subscription.ended:  # notices first: an error before a stop
-                        ended = True
-                        with anyio.fail_after(SEND_TIMEOUT):
-                            await websocket.send_text(broadcaster.restart_notice())
-                        break
-                    text = item.text if isinstance(item, Notice) else broadcaster.message(item) if item else WS_PING
-                    with anyio.fail_after(SEND_TIMEOUT):
-                        await websocket.send_text(text)
-            except TimeoutError:
-                stuck = True
-        tg.cancel_scope.cancel()
-    if ended or stuck:
-        # stopping: the client reconnects to the next server; stuck: an explicit close, which the server enforces
-        # (returning alone would leave the socket open while its unsent bytes wait for a reader that never comes)
-        with suppress(WebSocketDisconnect, OSError, RuntimeError), anyio.move_on_after(SEND_TIMEOUT):
-            await websocket.close(SERVICE_RESTART if ended else TRY_AGAIN_LATER)
-        if stuck:
-            drop_stuck(websocket._send)  # its close cannot get out either: without this the socket stays open
-
-
-async def _drain(websocket: WebSocket, stream: anyio.CancelScope) -> None:
-    # clients have nothing to say: read and drop frames, and end the stream when they leave
-    while (await websocket.receive())["type"] != "websocket.disconnect":
-        pass
-    stream.cancel()
-
-
-async def _sse_stream(
-    broadcaster: Broadcaster, trusted: bool = True, withheld: str | None = None
-) -> AsyncGenerator[bytes, None]:
-    async with broadcaster.subscribe(trusted) as subscription:
-        yield sse_frame(broadcaster.version, broadcaster.hello(withheld))
-        while True:
-            item = await subscription.next()
-            if isinstance(item, Notice):
-                yield item.sse()  # notices first: an error found just before a stop still reaches the tab
-            elif subscription.ended:
-                yield f"data: {broadcaster.restart_notice()}\r\n\r\n".encode()
-                return
-            elif item is not None:
-                yield broadcaster.sse(item)
-            else:
-                yield SSE_PING  # a keepalive tick
-
-
-hot_reload_router = create_router(Config())
-"""The hot reload endpoints with default options, for `app.include_router(hot_reload_router)`.
-
-Add `HotReloadMiddleware` as well (or a `<script>` tag of your own) so that pages load the client.
-"""
 
 
 def _runtime(scope: Any) -> Runtime | None:

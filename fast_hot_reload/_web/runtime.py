@@ -7,12 +7,12 @@ from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from ._broadcast import Broadcaster
-from ._client import render_client
-from ._config import Config, env_trusted_clients
-from ._hosts import ClientTrust
-from ._pages import PageStore
-from ._paths import under_roots
+from .._config import Config, env_trusted_clients
+from .._events.broadcaster import Broadcaster
+from .._files.paths import under_roots
+from .client import render_client
+from .pages import PageStore
+from .trust import ClientTrust
 
 STATE_KEY = "fast_hot_reload"  # where the lifespan leaves the Runtime in the app state
 K = TypeVar("K", bound=Hashable)

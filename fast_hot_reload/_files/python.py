@@ -5,10 +5,11 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from ._broadcast import Broadcaster
-from ._config import Config
-from ._errors import describe_exception, withheld_details
-from ._stopping import SAVE_GRACE, restart_expected_on_save
+from .._config import Config
+from .._errors.describe import describe_exception
+from .._errors.details import withheld_details
+from .._events.broadcaster import Broadcaster
+from .._server.detect import SAVE_GRACE, restart_expected_on_save
 
 logger = logging.getLogger(__name__)
 

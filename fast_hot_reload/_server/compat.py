@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-from ._stopping import server_exiting
+from .detect import server_exiting
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from watchfiles import Change, DefaultFilter
 
-from ._stopping import own_reloader_on, program, uvicorn_server
-from ._watchfiles import WATCHFILES_DIRS, WATCHFILES_FILES
+from .._files.filters import WATCHFILES_DIRS, WATCHFILES_FILES
+from .detect import own_reloader_on, program, uvicorn_server
 
 # files we update the tabs for: a server reloader that restarts for them only makes each update slower
 OURS = ("x.html", "x.jinja", "x.jinja2", "x.j2", "x.css", "x.js", "x.svg", "x.png")

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import html
-import http
-import json
 import linecache
 import os
 import traceback
@@ -12,17 +9,17 @@ from typing import Any
 
 import jinja2
 
-from ._paths import MAX_LINE, ShortPaths, clip
+from .details import Details, details
+from .paths import MAX_LINE, ShortPaths, clip
 
 MAX_FRAMES = 50  # innermost kept: the outer ones are the server's plumbing
 MAX_MESSAGE = 2000
 MAX_CHAIN = 3
 CONTEXT = 2  # source lines shown either side of the error's line
-PACKAGE = str(Path(__file__).parent) + os.sep
-JSON_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+PACKAGE = str(Path(__file__).parent.parent) + os.sep  # the whole package: our frames are not the app's
 
 
-def describe_exception(exc: BaseException, roots: tuple[Path, ...]) -> dict[str, Any]:
+def describe_exception(exc: BaseException, roots: tuple[Path, ...]) -> Details:
     """Describe an exception for the error overlay and the console, with no absolute paths.
 
     Args:
@@ -37,11 +34,7 @@ def describe_exception(exc: BaseException, roots: tuple[Path, ...]) -> dict[str,
     try:
         return _describe(_unwrap(exc), ShortPaths(roots))
     except Exception as failure:  # a broken exception must not hide the error page it is for
-        title = _title(exc)
-        message = f"(could not describe this error: {_title(failure)})"
-        details: dict[str, Any] = {"kind": "exception", "title": title, "message": message}
-        details.update(location=None, source=None, frames=[], chain=[], text=f"{title}: {message}")
-        return details
+        return details("exception", _title(exc), f"(could not describe this error: {_title(failure)})")
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -54,7 +47,7 @@ def _unwrap(exc: BaseException) -> BaseException:
     return exc
 
 
-def _describe(exc: BaseException, paths: ShortPaths) -> dict[str, Any]:
+def _describe(exc: BaseException, paths: ShortPaths) -> Details:
     # our own frames (the Jinja hook, the Python check) say nothing about the app's error
     walked = [_frame_of(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__) if not _ours(frame)]
     kept = walked[-MAX_FRAMES:]
@@ -67,17 +60,17 @@ def _describe(exc: BaseException, paths: ShortPaths) -> dict[str, Any]:
         filename, line, column, template, _ = where
         template = clip(template, 200) if template else None
         location = {"file": paths.short(filename)[0], "line": line, "column": column, "template": template}
-    details: dict[str, Any] = {
-        "kind": kind,
-        "title": _title(exc),
-        "message": paths.scrub(clip(_message(exc), MAX_MESSAGE)),
-        "location": location,
-        "source": _excerpt(paths.absolute(where[0]), where[1], where[4]) if where else None,
-        "frames": frames,
-        "chain": _chain(exc, paths),
-    }
-    details["text"] = _text(details, len(walked) - len(kept))
-    return details
+    described = details(
+        kind,
+        _title(exc),
+        paths.scrub(clip(_message(exc), MAX_MESSAGE)),
+        location=location,
+        source=_excerpt(paths.absolute(where[0]), where[1], where[4]) if where else None,
+        frames=frames,
+        chain=_chain(exc, paths),
+    )
+    described["text"] = _text(described, len(walked) - len(kept))
+    return described
 
 
 Where = tuple[str, int, int | None, str | None, dict[int, str] | None]
@@ -229,47 +222,3 @@ def _text(details: dict[str, Any], omitted: int) -> str:
         said = "caused by" if link["relation"] == "cause" else "while handling"
         lines.append(f"{said}: {link['title']}: {link['message']}")
     return "\n".join(lines)
-
-
-def withheld_details(title: str, note: str) -> dict[str, Any]:
-    """What a client that is not trusted with error details is shown instead: that they exist, and how to see them."""
-    return {
-        "kind": "withheld",
-        "title": title,
-        "message": note,
-        "location": None,
-        "source": None,
-        "frames": [],
-        "chain": [],
-        "text": f"{title}: {note}",
-    }
-
-
-def error_page(details: dict[str, Any], tag: bytes, status: int = 500) -> bytes:
-    """A complete HTML page for a failed request: the error as text, as JSON for the overlay, and the client tag.
-
-    Args:
-        details: what `describe_exception` returned.
-        tag: the client's `<script>` tag, put just before `</body>`.
-        status: the response's status code, named in the heading.
-    """
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        phrase = "Error"
-    name = str(details.get("title") or "Error").rsplit(".", 1)[-1]
-    message = str(details.get("message") or "")
-    title = clip(f"{name}: {message}" if message else name, 120)
-    text = str(details.get("text") or title)
-    data = json.dumps(details, ensure_ascii=False, default=str)
-    for raw, escaped in JSON_ESCAPES:  # nothing in it can end the script element or a JS string
-        data = data.replace(raw, escaped)
-    page = (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n</head>\n<body>\n"
-        f"<h1>{status} {html.escape(phrase)}</h1>\n"
-        f'<pre id="fast-hot-reload-error-text" style="white-space: pre-wrap">{html.escape(text)}</pre>\n'
-        f'<script type="application/json" id="fast-hot-reload-error">{data}</script>\n'
-    )
-    return page.encode("utf-8", "backslashreplace") + tag + b"\n</body>\n</html>\n"

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._config import Config
+from .._config import Config
 
 try:
     import fcntl

@@ -1,15 +1,17 @@
+"""The Jinja hook: which templates each page rendered, includes and extends too."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
-RENDERED: ContextVar[set[str] | None] = ContextVar("fast_hot_reload_rendered", default=None)
+from .request import CURRENT
+
 HOOKED = "_fast_hot_reload_hooked"
 
 
 def hook_jinja() -> None:
-    """Make Jinja note the file of every template a request loads or renders into the request's record.
+    """Make Jinja note the file of every template a request loads or renders in the request's record.
 
     Extends, include and import go through `Environment._load_template`, and every render of a template
     object (one loaded at import time too) through `Template.new_context`: wrapping the two sees every
@@ -32,9 +34,11 @@ def _wrap(owner: type, name: str, template_of: Callable[[Any, Any], Any]) -> Non
 
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
-        rendered = RENDERED.get()
-        if rendered is not None and (filename := template_of(self, result).filename):
-            rendered.add(filename)
+        record = CURRENT.get()
+        if record is not None and (filename := template_of(self, result).filename):
+            if record.rendered is None:
+                record.rendered = set()
+            record.rendered.add(filename)
         return result
 
     setattr(wrapper, HOOKED, True)

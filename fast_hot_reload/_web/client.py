@@ -7,11 +7,12 @@ from typing import Any
 
 import jinja2
 
-from ._config import Config
+from .._config import Config
 
 TEMPLATE = "client.js.jinja"
 # In a wheel the templates sit inside the package; in a checkout, at the top of the repo.
-TEMPLATE_DIRS = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
+PACKAGE = Path(__file__).parent.parent
+TEMPLATE_DIRS = (PACKAGE / "templates", PACKAGE.parent / "templates")
 
 
 @lru_cache(maxsize=1)

@@ -1,19 +1,19 @@
+"""Our log lines as the server prints its own: the startup line, and our endpoints' access lines left out."""
+
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 
-from ._config import Config
-from ._reloaders import reloader_warning
+from .._config import Config
+from .._web.request import CURRENT
+from .reloaders import reloader_warning
 
 logger = logging.getLogger("fast_hot_reload")
 
 SERVER_LOGGERS = ("uvicorn", "hypercorn.error", "_granian")  # whose handlers print a server's own INFO lines
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error", "hypercorn.access")  # where a server logs each request
 FILTER_MARK = "_fast_hot_reload_filter"
-# set while one of our endpoints runs: what a server logs from inside it (a websocket's "connection open") is ours
-SERVING_OURS: ContextVar[bool] = ContextVar("fast_hot_reload_serving", default=False)
 
 
 def announce(config: Config, folders: Sequence[str]) -> None:
@@ -64,7 +64,8 @@ class _NotOurs(logging.Filter):
         self.marker = marker
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if SERVING_OURS.get():
+        request = CURRENT.get()  # while one of our endpoints runs: what a server logs from inside it is ours
+        if request is not None and request.ours:
             return False
         # websockets' legacy server (uvicorn's `--ws websockets`) logs from its own task, naming the connection
         scope = getattr(getattr(record, "websocket", None), "scope", None)

@@ -1,26 +1,24 @@
+"""The watch loop: file batches from watchfiles (or our poller) become versioned events."""
+
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import logging
-import os
-import stat
 from collections.abc import Callable, Iterable
 from contextlib import aclosing
 from functools import partial
-from pathlib import Path, PurePath
 
 import anyio
 import anyio.to_thread
-from watchfiles import Change, DefaultFilter, awatch
+from watchfiles import Change, awatch
 
-from ._broadcast import Broadcaster, Event, Kind
-from ._config import Config, OnReload
-from ._paths import under_roots
-from ._poll import Poller, poll_interval, polling_forced
-from ._python import python_changed
-from ._startup import announce as announce_startup
-from ._watchfiles import WATCHFILES_DIRS, WATCHFILES_FILES
+from .._config import Config, OnReload
+from .._events.broadcaster import Broadcaster
+from .._protocol import Event, Kind
+from .filters import ChangeFilter, new_folders, watched_folders
+from .paths import relative
+from .poll import Poller, poll_interval, polling_forced
+from .python import python_changed
 
 logger = logging.getLogger(__name__)
 
@@ -30,86 +28,6 @@ DEBOUNCE_MS = 400  # a stream of changes (a long git checkout) still yields at t
 ON_RELOAD_TIMEOUT = 5.0
 ROOT_POLL = 0.5  # seconds between looks for a deleted watch folder to come back
 
-IGNORED_DIRS = (*WATCHFILES_DIRS, "venv", ".nox", ".ruff_cache", ".eggs", "site-packages", "htmlcov")
-IGNORED_FILES = (
-    *WATCHFILES_FILES,
-    r"\.py[iw]$",
-    r"\.(db|sqlite3?|log)(-journal|-wal|-shm)?$",  # an app writing its own data must not reload itself
-    r"^4913$",  # vim's write probe
-    r"\.tmp[\w.-]*$",  # atomic saves: x.html.tmp, x.html.tmp123, x.html.tmp.4567
-    r"\.\d{6,}$",  # npm's write-file-atomic: x.css.2731467812
-    r"\.(crswap|kate-swp|bak|orig|swpx|swx)$",
-    r"^#.*#$",  # emacs autosave
-    r"^\.~lock\.",  # LibreOffice
-    r"^\.goutputstream-",  # gedit
-    r"^sed[A-Za-z0-9]{6}$",  # sed -i's temp file, renamed over the real one
-)
-
-
-class ChangeFilter(DefaultFilter):
-    """watchfiles' default filter, plus data and editor files and the user's globs.
-
-    Python sources pass: they are not broadcast, but checked before the server restarts for them.
-    """
-
-    ignore_dirs = IGNORED_DIRS
-    ignore_entity_patterns = IGNORED_FILES
-    ignore_paths = ()  # ours, not whatever a reloader put on DefaultFilter
-
-    def __init__(self, patterns: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self._patterns = patterns
-        self._folders = frozenset(self.ignore_dirs)
-
-    def __call__(self, change: Change, path: str) -> bool:
-        if not super().__call__(change, path):
-            return False
-        return not self._matches(path, *PurePath(path).parts)  # a glob matches a file or folder name, or the path
-
-    def _matches(self, *names: str) -> bool:
-        return any(fnmatch.fnmatch(name, pattern) for pattern in self._patterns for name in names)
-
-    def skips_folder(self, path: str) -> bool:
-        """Whether every change under this folder is ignored: then it is not watched at all."""
-        name = os.path.basename(path)
-        return name in self._folders or self._matches(path, name)
-
-
-def watched_folders(roots: Iterable[Path], watch_filter: ChangeFilter) -> list[str]:
-    """The roots and every folder under them that the filter keeps, to watch each one non-recursively.
-
-    A recursive watch would also set up a watch on every folder of an ignored tree (a `.venv`, a
-    `node_modules`) at each start, which under `uvicorn --reload` is each restart. Symlinked folders
-    are followed, as watchfiles does, and each folder is listed once.
-    """
-    found: list[str] = []
-    seen: set[tuple[int, int]] = set()
-    stack = [str(root) for root in reversed(tuple(roots))]
-    while stack:
-        path = stack.pop()
-        try:
-            info = os.stat(path)
-        except OSError:
-            continue  # gone already, or unreadable: as watchfiles' ignore_permission_denied
-        if not stat.S_ISDIR(info.st_mode):
-            found.append(path)  # a watched file
-            continue
-        if (info.st_dev, info.st_ino) in seen:
-            continue  # a symlink loop, or a folder reached twice
-        seen.add((info.st_dev, info.st_ino))
-        found.append(path)
-        try:
-            with os.scandir(path) as entries:
-                folders = [e.path for e in entries if e.is_dir() and not watch_filter.skips_folder(e.path)]
-        except OSError:
-            continue
-        stack.extend(sorted(folders, reverse=True))
-    return found
-
-
-def new_folders(changes: set[tuple[Change, str]]) -> bool:
-    return any(change == Change.added and os.path.isdir(path) for change, path in changes)
-
 
 def classify(paths: Iterable[str]) -> Kind:
     """Stylesheets alone are swapped in place; for anything else the client looks at the paths."""
@@ -118,11 +36,6 @@ def classify(paths: Iterable[str]) -> Kind:
 
 def is_python(path: str) -> bool:
     return path.endswith(".py")
-
-
-def relative(path: str, roots: tuple[Path, ...]) -> str:
-    """The path as the browser may see it: relative to its watch root, never absolute."""
-    return under_roots(path, roots) or PurePath(path).name
 
 
 async def call_on_reload(callback: OnReload, paths: list[str]) -> None:
@@ -166,18 +79,18 @@ def announce(config: Config, broadcaster: Broadcaster, paths: list[str]) -> Even
     return event
 
 
-def _nothing() -> None:
+def _nothing(folders: list[str]) -> None:
     pass
 
 
 async def watch(
-    config: Config, broadcaster: Broadcaster, stop: anyio.Event, started: Callable[[], None] = _nothing
+    config: Config, broadcaster: Broadcaster, stop: anyio.Event, started: Callable[[list[str]], None] = _nothing
 ) -> None:
     """Watch the roots until `stop` is set; survive a root that vanishes and comes back.
 
-    `started` is called just before the first watch begins: nothing awaits in between, so the
-    file system watches are in place by the time the caller runs again. A new folder is watched
-    before its change is published.
+    `started(folders)` is called with the folders watched just before the first watch begins: nothing
+    awaits in between, so the file system watches are in place by the time the caller runs again. A new
+    folder is watched before its change is published.
     """
     roots = config.roots
     watch_filter = ChangeFilter(config.ignore_patterns)
@@ -188,9 +101,7 @@ async def watch(
     while not stop.is_set():
         missing = [str(root) for root in roots if not root.exists()]
         folders = [] if missing else await anyio.to_thread.run_sync(watched_folders, roots, watch_filter)
-        if started is not _nothing:
-            announce_startup(config, folders)
-        started()
+        started(folders)
         started = _nothing
         try:
             if missing:
