@@ -1,75 +1,21 @@
+"""The fixtures every test folder may use; the helpers they build on are in tests/_support."""
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from starlette.testclient import TestClient, WebSocketTestSession
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-background-timer-throttling",
-    "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
-APPS = Path(__file__).parent / "apps"
-VENDOR = Path(__file__).parent / ".vendor"  # htmx and Alpine, fetched from npm by tests/vendor (tests/run calls it)
-VENDORED = ("htmx1.min.js", "htmx2.min.js", "alpine.min.js")
-
-
-LOOPBACK_CLIENT = ("127.0.0.1", 50000)
-
-
-class LocalClient(TestClient):
-    """A TestClient addressed to `localhost` from a loopback address, as a browser on the developer's machine is.
-
-    The hot reload endpoints refuse other hosts (DNS rebinding), and Starlette's default is `testserver`; error
-    details and log lines go to loopback clients only, and Starlette's default client is `testclient`.
-    `client=` gives another address (a phone on the LAN).
-    """
-
-    def __init__(
-        self, app: Any, base_url: str = "http://localhost", client: tuple[str, int] = LOOPBACK_CLIENT, **kwargs: Any
-    ) -> None:
-        super().__init__(_from_client(app, client), base_url=base_url, **kwargs)
-
-    def websocket_connect(self, url: str, *args: Any, **kwargs: Any) -> WebSocketTestSession:
-        return super().websocket_connect(url if "://" in url else "ws://localhost" + url, *args, **kwargs)
-
-
-def _from_client(app: Any, client: tuple[str, int]) -> Any:
-    """`app` seeing requests from `client` (Starlette's TestClient names it only from 0.37 on), or from the address
-    a request names in an `x-test-client` header: two browsers on one running app."""
-
-    async def asgi(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "lifespan":
-            named = next((v.decode() for k, v in scope["headers"] if k == b"x-test-client"), None)
-            scope = {**scope, "client": (named, 50001) if named else client}
-        await app(scope, receive, send)
-
-    return asgi
-
-
-# `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on
-FASTAPI_CLI = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
+from ._support.browser import CHROMIUM, CHROMIUM_ARGS
+from ._support.servers import APPS, FASTAPI_CLI, SERVERS, Server, free_port, server_args
+from ._support.vendor import vendor
+from ._support.waiting import wait_for
 
 
 @pytest.fixture
@@ -77,95 +23,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.01, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy, failing after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-        time.sleep(interval)
-
-
-@dataclass
-class Server:
-    """A real server process (uvicorn, `fastapi dev`, hypercorn, granian...) serving an app folder copied into a
-    temp dir. It leads a process group of its own, as a server started from a terminal does."""
-
-    root: Path
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def answers(self) -> bool:
-        try:
-            return httpx.get(self.url + "/", timeout=1.0).status_code < 500
-        except httpx.HTTPError:
-            return False
-
-    def edit(self, relative: str, old: str, new: str) -> None:
-        path = self.root / relative
-        text = path.read_text()
-        assert old in text, f"{old!r} not in {relative}"
-        path.write_text(text.replace(old, new))
-
-    def interrupt(self) -> None:
-        """Ctrl+C in the server's terminal: SIGINT to every process of its group, workers included."""
-        os.killpg(self.process.pid, signal.SIGINT)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # a worker its server left behind
-
-
-SERVERS = ("uvicorn", "fastapi", "uvicorn.run", "hypercorn", "granian", "gunicorn")
-
-
-def server_args(command: str, port: int, root: Path, reload: bool, workers: int) -> list[str]:
-    """The command line that runs `main:app` on 127.0.0.1:`port`, as each server's README shows it."""
-    host = "127.0.0.1"
-    if command == "fastapi":
-        return [sys.executable, "-m", FASTAPI_CLI, "dev", "main.py", "--port", str(port), "--host", host]
-    if command == "uvicorn.run":  # uvicorn.run("main:app", reload=True) in the app's own script
-        script = f"import uvicorn; uvicorn.run('main:app', host='{host}', port={port}, reload={reload})"
-        return [sys.executable, "-c", script]
-    if command == "hypercorn":
-        args = [sys.executable, "-m", "hypercorn", "main:app", "--bind", f"{host}:{port}", "--workers", str(workers)]
-        return args + ["--reload"] * reload
-    if command == "granian":
-        args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port)]
-        return args + ["--workers", str(workers)] + ["--reload"] * reload + ["main:app"]
-    if command == "gunicorn":
-        args = [sys.executable, "-m", "gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker"]
-        return args + ["--bind", f"{host}:{port}", "--workers", str(workers)] + ["--reload"] * reload
-    args = [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--host", host]
-    if workers > 1:
-        return args + ["--workers", str(workers)]
-    return args + ["--reload", "--reload-dir", str(root)] * reload
+@pytest.fixture
+def env_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The on/off switch unset, whatever the developer's shell has: `pytest.mark.usefixtures("env_unset")`."""
+    monkeypatch.delenv("FAST_HOT_RELOAD", raising=False)
 
 
 @pytest.fixture
@@ -221,16 +82,6 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in servers:
         server.stop()
-
-
-def vendor(folder: Path) -> None:
-    """Copy the browser libraries into an app's static folder; missing ones mean tests/vendor has not run."""
-    missing = [name for name in VENDORED if not (VENDOR / name).is_file()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing from {VENDOR}: run `bash tests/vendor` (tests/run does)")
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in VENDORED:
-        shutil.copyfile(VENDOR / name, folder / name)
 
 
 @pytest.fixture(scope="module")
