@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from _chromium import CHROMIUM, CHROMIUM_ARGS
 from _common import wait_for
+
+# the tests' own Chromium and flags: `pip install -e .` puts the checkout on sys.path
+from tests._support.browser import CHROMIUM, CHROMIUM_ARGS
 
 # Runs in every document before its own scripts. `seen[key]` is the wall-clock time (ms) at which
 # "title=<h1 text>", "message=<p text>" or "color=<h1 computed color>" was first true in this

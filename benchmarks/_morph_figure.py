@@ -10,7 +10,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from _chromium import CHROMIUM, CHROMIUM_ARGS
+# the tests' own Chromium and flags: `pip install -e .` puts the checkout on sys.path
+from tests._support.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOM = Path(__file__).parent.parent / "templates" / "client" / "morph.js"
 TARGET_MS = 15.0  # parse of NEXT + merge, for a 100 KB page
