@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+import starlette
 from httpx_sse import aconnect_sse
 from starlette.testclient import TestClient, WebSocketTestSession
 from websockets.asyncio.client import connect
@@ -31,6 +32,8 @@ EVENT_TIMEOUT = 5.0  # a file edit reaches every client well within this
 RESTART_TIMEOUT = 20.0  # uvicorn --reload: old worker down, new one imported and answering
 RETRY_PAUSE = 0.05  # between connection attempts while a server restarts
 MESSAGE_TYPES = {"hello", "css", "reload", "ping", "error", "server-log", "restart"}
+# StaticFiles answers Range requests from Starlette 0.39 on; before, with the whole file (and a 200)
+STATIC_RANGES = tuple(int(part) for part in starlette.__version__.split(".")[:2]) >= (0, 39)
 ERROR_JSON = re.compile(r'<script type="application/json" id="fast-hot-reload-error">(.*?)</script>', re.S)
 
 
@@ -70,6 +73,71 @@ def _from_client(app: Any, client: tuple[str, int]) -> Any:
 def runtime_of(client: LocalClient) -> Runtime:
     runtime: Runtime = client.app_state["fast_hot_reload"]
     return runtime
+
+
+async def stream_through(
+    app: Any, path: str, headers: dict[str, str], client: tuple[str, int] = LOOPBACK_CLIENT
+) -> int:
+    """GET `path` of `app` by hand, lifespan included, and count the body's bytes without keeping them.
+
+    TestClient keeps a whole body on some Starlette releases, which would hide what `app` itself keeps.
+    """
+    started, done = anyio.Event(), anyio.Event()
+    state: dict[str, Any] = {}  # what the lifespan leaves, copied into the request's scope as servers do
+    size = 0
+
+    async def lifespan() -> None:
+        messages = iter([{"type": "lifespan.startup"}])
+
+        async def receive() -> dict[str, Any]:
+            message = next(messages, None)
+            if message is None:
+                await done.wait()
+                return {"type": "lifespan.shutdown"}
+            return message
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                started.set()
+
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, receive, send)
+
+    requested = False
+
+    async def receive_request() -> dict[str, Any]:
+        nonlocal requested
+        if requested:  # then the client stays until the response is done
+            await done.wait()
+            return {"type": "http.disconnect"}
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send_response(message: dict[str, Any]) -> None:
+        nonlocal size
+        if message["type"] == "http.response.body":
+            size += len(message.get("body", b""))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), *((k.encode(), v.encode()) for k, v in headers.items())],
+        "client": client,
+        "server": ("127.0.0.1", 8000),
+    }
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(lifespan)
+        with anyio.fail_after(CONNECT_TIMEOUT):
+            await started.wait()
+        await app({**scope, "state": dict(state)}, receive_request, send_response)
+        done.set()
+    return size
 
 
 # ---- a real server ----

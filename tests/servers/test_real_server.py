@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .._support.clients import CONNECT_TIMEOUT, ERROR_JSON, listen
+from .._support.clients import CONNECT_TIMEOUT, ERROR_JSON, STATIC_RANGES, listen
 from .._support.servers import Server, assert_clean_log
 from .._support.waiting import eventually
 
@@ -160,9 +160,19 @@ async def test_a_baseline_goes_only_to_the_browser_that_got_the_page(serve: Any)
         assert (await client.get(baseline)).status_code == 404  # once
 
 
-async def test_range_requests_get_the_files_own_bytes(serve: Any) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ranged/page.html",
+        pytest.param(
+            "/static/page.html",
+            marks=pytest.mark.skipif(not STATIC_RANGES, reason="StaticFiles has ranges from Starlette 0.39"),
+        ),
+    ],
+)
+async def test_range_requests_get_the_files_own_bytes(serve: Any, path: str) -> None:
     server: Server = serve("real")
-    url = server.url + "/static/page.html"
+    url = server.url + path
     original = (server.root / "static" / "page.html").read_bytes()
     async with httpx.AsyncClient(timeout=CONNECT_TIMEOUT) as client:
         first = await client.get(url, headers={**NAVIGATION, "range": "bytes=0-9"})

@@ -10,7 +10,9 @@ FHR_ALLOWED_HOSTS is a comma-separated allowed_hosts.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
@@ -37,7 +39,7 @@ app.add_middleware(CORSMiddleware, allow_origins=["https://example.com"], allow_
 @app.middleware("http")
 async def login_required(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     """Like many apps: no session cookie, no page (static files and the login page excepted)."""
-    if request.cookies.get("session") or request.url.path.startswith(("/static/", "/login")):
+    if request.cookies.get("session") or request.url.path.startswith(("/static/", "/ranged/", "/login")):
         return await call_next(request)
     return RedirectResponse("/login", status_code=302)
 
@@ -67,6 +69,19 @@ async def log_in() -> RedirectResponse:
     response = RedirectResponse("/", status_code=303)
     response.set_cookie("session", "yes")
     return response
+
+
+@app.get("/ranged/page.html")
+async def ranged(request: Request) -> Response:
+    """static/page.html answering one byte range by hand, as StaticFiles does from Starlette 0.39 on."""
+    body = Path("static/page.html").read_bytes()
+    headers = {"accept-ranges": "bytes"}
+    found = re.fullmatch(r"bytes=(\d+)-(\d*)", request.headers.get("range", ""))
+    if not found:
+        return HTMLResponse(body, headers=headers)
+    start, end = int(found[1]), int(found[2] or len(body) - 1)
+    headers["content-range"] = f"bytes {start}-{end}/{len(body)}"
+    return HTMLResponse(body[start : end + 1], status_code=206, headers=headers)
 
 
 @app.get("/api")
