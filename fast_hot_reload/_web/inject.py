@@ -22,6 +22,16 @@ def partial_marker(data: bytes) -> int:
     return len(tail)
 
 
+def with_tag(data: bytes, tag: bytes, at: int | None = None) -> bytes:
+    """`data` with `tag` before its last `</body` (any case), or at its end; `at`: where that is, if known."""
+    if at is None:
+        at = last_marker(data)
+    if at < 0:
+        return data + tag
+    view = memoryview(data)  # slices of a view are not copies: the page is copied once
+    return b"".join((view[:at], tag, view[at:]))
+
+
 class TagInserter:
     """Streams a body through, putting `tag` before its last `</body` (any case) or at its end.
 
@@ -42,6 +52,8 @@ class TagInserter:
 
     def feed(self, chunk: bytes, last: bool = False) -> bytes:
         """The bytes that can be sent now; with `last`, everything, tag included."""
+        if last and not self._held and self._keep is None:
+            return with_tag(chunk, self.tag)  # a whole page in one message, the usual case: no state to keep
         out = self._feed(chunk, last)
         if self._keep is not None:
             self._room -= len(out)
@@ -59,8 +71,7 @@ class TagInserter:
         at = last_marker(data)
         if last:
             self._held = b""
-            view = memoryview(data)  # slices of a view are not copies: the page is copied once
-            return data + self.tag if at < 0 else b"".join((view[:at], self.tag, view[at:]))
+            return with_tag(data, self.tag, at)
         if at < 0 or len(data) - at > HOLD_LIMIT:
             at = len(data) - partial_marker(data)
         self._held = data[at:]

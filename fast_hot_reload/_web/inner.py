@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Iterable
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .inject import TagInserter
 from .pages import MAX_PAGE_BYTES
-from .request import CURRENT, DOCUMENT, FRAGMENT, NOT_PAGE, HeaderReader, RequestRecord
+from .request import CURRENT, DOCUMENT, FRAGMENT, NOT_PAGE, RequestRecord
 from .runtime import STATE_KEY, Runtime
 from .trust import client_address
 
@@ -22,9 +22,13 @@ NONCE_RE = re.compile(rb"'nonce-([A-Za-z0-9+/=_-]+)'")
 ASCII_UNSAFE_CHARSET = re.compile(rb"utf-16|utf-32|ucs-2")  # the tag is ASCII: these would garble it
 PATHSEND_CHUNK = 64 * 1024
 TEMPLATES_HEADER = b"x-hot-reload-templates"  # on htmx fragments: the templates they used, for their tab
-PAGE_HEADERS = HeaderReader(
-    b"content-type", b"content-encoding", b"content-range", b"content-security-policy"
-)  # what decides whether and how a response gets the tag
+PLAIN_HTML = frozenset((b"text/html; charset=utf-8", b"text/html"))  # what most pages say: no charset to check
+# the response headers a page's tag reads or rewrites, and their lengths (a quick first test)
+WATCHED = frozenset(
+    (b"content-type", b"content-encoding", b"content-range", b"content-security-policy")
+    + (b"content-length", b"accept-ranges", b"etag")
+)
+LENGTHS = frozenset(len(name) for name in WATCHED)
 
 
 class InnerMiddleware:
@@ -80,75 +84,85 @@ class InnerMiddleware:
 def start_page(
     runtime: Runtime, record: RequestRecord, scope: Scope, message: Message, root_path: str
 ) -> tuple[Message, TagInserter | None]:
-    """The start message to send, and the inserter for the body if this response gets the tag."""
+    """The start message to send, and the inserter for the body if this response gets the tag.
+
+    Every response of the app passes here: one look for its Content-Type settles all but HTML; a page's
+    headers are then read and rewritten in one more pass.
+    """
     try:
-        fields = PAGE_HEADERS.read(message.get("headers", ()))
-        if fields.get(b"content-type", b"")[:9].lower() != b"text/html":
+        headers = message.get("headers", ())
+        if content_type(headers)[:9].lower() != b"text/html":
             return message, None
         kind = record.kind
         if kind == FRAGMENT:
             return with_templates(runtime, message, record.rendered), None
-        keep_page = kind == DOCUMENT  # a tab's first document: the base of its first three-way morph
-        tag, keep = tag_for(runtime, record, scope, message.get("status", 200), fields, root_path, keep_page)
-        if tag is None:
+        status = message.get("status", 200)
+        # a 206 is a part of a file: the tag in it would make a whole that never existed
+        if kind == NOT_PAGE or status < 200 or status in (204, 206, 304):
             return message, None
-        headers = tagged_headers(message["headers"], len(tag))
+        rewritten = tagged(headers)
+        if rewritten is None:
+            return message, None
+        out, length_at, fields = rewritten
+        nonce = NONCE_RE.search(fields[b"content-security-policy"]) if b"content-security-policy" in fields else None
+        page = runtime.pages.new_id()
+        templates = runtime.template_paths(record.rendered) if record.rendered else ()
+        tag = runtime.tag(root_path, nonce.group(1).decode() if nonce else None, page, templates)
+        if length_at >= 0:
+            out[length_at] = (out[length_at][0], b"%d" % (int(out[length_at][1]) + len(tag)))
     except (ValueError, TypeError, AttributeError, UnicodeError) as exc:
         logger.debug("not injecting into an unusual response: %r", exc)
         return message, None
     record.injected = True  # for the outer layer: this page has its tag
-    # HEAD: the headers promise the tag, and there is no body to put it in
-    inserter = TagInserter(tag, keep, MAX_PAGE_BYTES) if scope.get("method") != "HEAD" else None
-    return {**message, "headers": headers}, inserter
+    if scope.get("method") == "HEAD":
+        return {**message, "headers": out}, None  # the headers promise the tag, and there is no body to put it in
+    keep = None
+    if kind == DOCUMENT:  # a tab's first document: the base of its first three-way morph (tools like wrk need none)
+        client, charset = client_address(scope), fields[b"content-type"]
+        keep = lambda chunks: runtime.pages.keep(page, chunks, client, charset)  # noqa: E731
+    return {**message, "headers": out}, TagInserter(tag, keep, MAX_PAGE_BYTES)
 
 
-def tag_for(
-    runtime: Runtime,
-    record: RequestRecord,
-    scope: Scope,
-    status: int,
-    fields: dict[bytes, bytes],
-    root_path: str,
-    keep_page: bool,
-) -> tuple[bytes | None, Callable[[list[bytes]], None] | None]:
-    """The tag for this HTML response (None when it is to be left alone), and where to keep the page."""
-    # a 206 is a part of a file: the tag in it would make a whole that never existed
-    if status < 200 or status in (204, 206, 304) or record.kind == NOT_PAGE or b"content-range" in fields:
-        return None, None
-    content_type = fields[b"content-type"]
-    if ASCII_UNSAFE_CHARSET.search(content_type.lower()):
-        return None, None
-    if fields.get(b"content-encoding", b"identity").lower() != b"identity":
-        logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
-        return None, None
-    policy = fields.get(b"content-security-policy")
-    nonce = NONCE_RE.search(policy) if policy else None
-    page = runtime.pages.new_id()
-    templates = runtime.template_paths(record.rendered or ())
-    tag = runtime.tag(root_path, nonce.group(1).decode() if nonce else None, page, templates)
-    if not keep_page:
-        return tag, None  # the client keeps the pages it fetches itself; tools like wrk need none
-    client = client_address(scope)
-    return tag, lambda chunks: runtime.pages.keep(page, chunks, client, content_type)
+def content_type(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    for key, value in headers:
+        if key == b"content-type" or (len(key) == 12 and key.lower() == b"content-type"):
+            return value
+    return b""
 
 
-def tagged_headers(headers: list[tuple[bytes, bytes]], grow: int) -> list[tuple[bytes, bytes]]:
-    """The headers of a response that gets the tag: its length grown, and nothing that promises the original bytes.
+def tagged(headers: Iterable[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, bytes]], int, dict[bytes, bytes]] | None:
+    """A page's headers for its tagged body, where its Content-Length is, and the headers that decide; None when
+    the page is to be left alone (a byte range, a compressed or UTF-16/32 body).
 
     Byte ranges of the original file would not fit the tagged one (Accept-Ranges goes), and a strong ETag
     would let If-Range join them (it becomes weak: revalidation with If-None-Match still works).
     """
-    out = []
+    out: list[tuple[bytes, bytes]] = []
+    fields: dict[bytes, bytes] = {}
+    length_at = -1
     for key, value in headers:
-        name = key.lower()
-        if name == b"content-length":
-            value = b"%d" % (int(value) + grow)
-        elif name == b"accept-ranges":
+        name = key.lower() if len(key) in LENGTHS else None  # a length test first: most names are none of these
+        if name is None or name not in WATCHED:
+            out.append((key, value))
             continue
+        if name == b"accept-ranges":
+            continue
+        if name == b"content-length":
+            length_at = len(out)
         elif name == b"etag" and not value.startswith(b"W/"):
             value = b"W/" + value
+        elif name not in fields:
+            fields[name] = value
         out.append((key, value))
-    return out
+    if b"content-range" in fields:
+        return None
+    if fields.get(b"content-encoding", b"identity").lower() != b"identity":
+        logger.debug("not injecting into a compressed page: add FastHotReload after GZipMiddleware")
+        return None
+    charset = fields[b"content-type"]
+    if charset not in PLAIN_HTML and ASCII_UNSAFE_CHARSET.search(charset.lower()):
+        return None
+    return out, length_at, fields
 
 
 def with_templates(runtime: Runtime, message: Message, rendered: set[str] | None) -> Message:

@@ -13,10 +13,10 @@ from .._server.compat import drop_stuck
 from .endpoints import Endpoints
 from .error_page import NO_CACHE, ErrorPage
 from .hosts import HostCheck
-from .request import CURRENT, HeaderReader, RequestRecord
+from .request import CURRENT, RequestRecord
 from .runtime import STATE_KEY, Runtime
 
-CACHING = HeaderReader(b"last-modified", b"cache-control", b"expires")
+CACHING_LENGTHS = frozenset((len(b"last-modified"), len(b"expires")))  # cache-control's is last-modified's
 
 
 class OuterMiddleware:
@@ -116,7 +116,11 @@ def no_cache(message: Message) -> Message:
     Browsers cache a response with no Cache-Control nor Expires for a share of its Last-Modified age
     (StaticFiles' files): those get `no-cache`, so a reload revalidates them. Others stay as they are.
     """
-    found = CACHING.read(message.get("headers", ()))
-    if b"last-modified" not in found or b"cache-control" in found or b"expires" in found:
-        return message  # no heuristic at all, or the response says how to cache it: that stands
-    return {**message, "headers": [*message["headers"], NO_CACHE]}
+    modified = False
+    for key, _ in message.get("headers", ()):
+        name = key.lower() if len(key) in CACHING_LENGTHS else None  # a length test first: every response comes here
+        if name == b"last-modified":
+            modified = True
+        elif name == b"cache-control" or name == b"expires":
+            return message  # the response says how to cache it: that stands
+    return {**message, "headers": [*message["headers"], NO_CACHE]} if modified else message

@@ -52,7 +52,8 @@ def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:
     document = fetch_dest = False
     for key, value in headers:  # ASGI request header names are lower-case: plain compares
         if key == b"accept":
-            kind = PAGE if b"text/html" in value else ANYTHING if b"*/*" in value else NOT_PAGE
+            # find(), not `in`: bytes' `in` first tries its operand as an int, raising and clearing a TypeError
+            kind = PAGE if value.find(b"text/html") >= 0 else ANYTHING if value.find(b"*/*") >= 0 else NOT_PAGE
         elif key == b"hx-request":
             return FRAGMENT
         elif key == b"sec-fetch-dest":
@@ -61,26 +62,3 @@ def request_kind(headers: Iterable[tuple[bytes, bytes]]) -> int:
         elif key == b"upgrade-insecure-requests" and not fetch_dest:
             document = True
     return DOCUMENT if document and kind == PAGE else kind
-
-
-class HeaderReader:
-    """Reads the first value of each of a few response headers, whatever case the app gave their names.
-
-    Names are lower-case as a rule (Starlette's are): one length test and one set test per header, and a
-    `lower()` only for a name of a wanted length that is not found as it is.
-    """
-
-    __slots__ = ("lengths", "names")
-
-    def __init__(self, *names: bytes) -> None:
-        self.names = frozenset(names)
-        self.lengths = frozenset(len(name) for name in names)
-
-    def read(self, headers: Iterable[tuple[bytes, bytes]]) -> dict[bytes, bytes]:
-        found: dict[bytes, bytes] = {}
-        for key, value in headers:
-            if len(key) in self.lengths:
-                name = key if key in self.names else key.lower()
-                if name in self.names and name not in found:
-                    found[name] = value
-        return found

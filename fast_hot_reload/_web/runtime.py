@@ -28,8 +28,8 @@ class Runtime:
     pages: PageStore = field(default_factory=PageStore, compare=False, repr=False)
     trust: ClientTrust = field(init=False, compare=False, repr=False)  # who gets error details and log lines
     # built once, not per page: the tag's two fixed parts, and each template file's shown path
-    _heads: dict[tuple[str, int], str] = field(default_factory=dict, compare=False, repr=False)
-    _tails: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict, compare=False, repr=False)
+    _heads: dict[tuple[str, int], bytes] = field(default_factory=dict, compare=False, repr=False)
+    _tails: dict[tuple[tuple[str, ...], str | None], bytes] = field(default_factory=dict, compare=False, repr=False)
     _shown: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -41,24 +41,20 @@ class Runtime:
 
     def tag(self, root_path: str, nonce: str | None, page: str | None = None, templates: tuple[str, ...] = ()) -> bytes:
         """The <script> tag for a page rendered now: the boot id and version it saw, its id and its templates."""
+        head = self._heads.get((root_path, self.broadcaster.version)) or self._head(root_path)
+        tail = self._tails.get((templates, nonce)) or self._tail(templates, nonce)
+        return head + tail if page is None else b"".join((head, b' data-page="', page.encode(), b'"', tail))
+
+    def _head(self, root_path: str) -> bytes:
         version = self.broadcaster.version
-        head = self._heads.get((root_path, version))
-        if head is None:
-            url = html.escape(self.script_url(root_path))
-            head = _cached(
-                self._heads,
-                (root_path, version),
-                f'<script src="{url}" data-boot="{self.broadcaster.boot}" data-version="{version}"',
-            )
-        tail = self._tails.get((templates, nonce))
-        if tail is None:
-            names = f' data-templates="{html.escape(json.dumps(templates))}"' if templates else ""
-            tail = _cached(
-                self._tails,
-                (templates, nonce),
-                names + (f' nonce="{html.escape(nonce)}"' if nonce else "") + " defer></script>",
-            )
-        return f'{head} data-page="{page}"{tail}'.encode() if page is not None else f"{head}{tail}".encode()
+        url = html.escape(self.script_url(root_path))
+        head = f'<script src="{url}" data-boot="{self.broadcaster.boot}" data-version="{version}"'
+        return _cached(self._heads, (root_path, version), head.encode())
+
+    def _tail(self, templates: tuple[str, ...], nonce: str | None) -> bytes:
+        names = f' data-templates="{html.escape(json.dumps(templates))}"' if templates else ""
+        tail = names + (f' nonce="{html.escape(nonce)}"' if nonce else "") + " defer></script>"
+        return _cached(self._tails, (templates, nonce), tail.encode())
 
     def template_paths(self, files: Collection[str]) -> tuple[str, ...]:
         """The template files a page used, as event paths name them; files outside the watched folders never change."""
@@ -82,7 +78,7 @@ class Runtime:
         return shown if shown is not None else under_roots(os.path.realpath(absolute), self.config.roots)
 
 
-def _cached(cache: dict[K, str], key: K, value: str) -> str:
+def _cached(cache: dict[K, bytes], key: K, value: bytes) -> bytes:
     if len(cache) >= CACHE_LIMIT:
         cache.clear()  # a new nonce per page would otherwise grow it without end
     cache[key] = value
