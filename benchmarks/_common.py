@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import math
 import os
 import queue
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,9 @@ from typing import Any
 import httpx
 import psutil
 
+from tests._support import waiting
+from tests._support.servers import free_port, stop_group
+
 HERE = Path(__file__).parent
 APPS = HERE / "apps"
 PAGE = APPS / "page"  # templates/, static/ and page.py: the same page for every app
@@ -35,23 +36,12 @@ VENDOR = HERE.parent / "tests" / ".vendor"  # htmx and Alpine, fetched from npm 
 VENDORED = ("htmx2.min.js", "alpine.min.js")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.005, what: str = "") -> Any:
-    """Poll `condition` until it returns something truthy; TimeoutError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what or condition}")
-        time.sleep(interval)
+    """The tests' wait_for, polled more often, raising TimeoutError (a figure counts a miss, a test fails)."""
+    try:
+        return waiting.wait_for(condition, timeout, interval, what)
+    except AssertionError as exc:
+        raise TimeoutError(str(exc)) from None
 
 
 @dataclass
@@ -96,15 +86,7 @@ class Server:
         return start
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # a worker its server left behind
+        stop_group(self.process, timeout=15)
 
     def interrupt(self) -> float:
         """Ctrl+C in the server's terminal (SIGINT to its process group); seconds until the server exited."""

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's package and test settings, not an installed copy
 
 from fast_hot_reload._errors.describe import describe_exception  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests._support.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 ROOM = ROOT / "templates" / "client" / "overlay.js"
 MAIN = """\

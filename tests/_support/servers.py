@@ -66,15 +66,20 @@ class Server:
         os.killpg(self.process.pid, signal.SIGINT)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        with suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # a worker its server left behind
+        stop_group(self.process)
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    """Stop a server that leads a process group: SIGTERM, SIGKILL after `timeout`, then whatever it left behind."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # a worker its server left behind
 
 
 def server_args(command: str, port: int, root: Path, reload: bool, workers: int) -> list[str]:
