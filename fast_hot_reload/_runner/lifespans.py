@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import Any
 
 import anyio
@@ -33,17 +34,21 @@ class AppLifespan:
         self._app_send, self._from_app = anyio.create_memory_object_stream[Message](2)
         self._started = False
         self._shut = False
+        self._up = False  # its startup completed
 
     async def startup(self, tg: TaskGroup) -> None:
         """Start the lifespan in `tg`, and return once the app says it started; StartupFailed if it did not."""
         tg.start_soon(self._main)
         reply = await self._roundtrip("lifespan.startup")
+        if reply["type"] == "lifespan.startup.complete":
+            self._up = True
+            return
+        self._close()
         if reply["type"] == "lifespan.crashed" and not self._started:
             self.supported = False  # raised before saying anything: an app without lifespan support
             logger.debug("the app does not run a lifespan (%r): serving it without one", reply.get("exc"))
             return
-        if reply["type"] != "lifespan.startup.complete":
-            raise StartupFailed(reply.get("message") or repr(reply.get("exc")) or reply["type"])
+        raise StartupFailed(reply.get("message") or repr(reply.get("exc")) or reply["type"])
 
     async def shutdown(self) -> None:
         """Run the lifespan's shutdown, bounded in time; a failure is logged, never raised."""
@@ -56,6 +61,11 @@ class AppLifespan:
                 logger.error("an app's lifespan shutdown failed: %s", reply.get("message") or reply.get("exc"))
         if scope.cancelled_caught:
             logger.warning("an app's lifespan shutdown ran over %g s; the runner goes on without it", SHUTDOWN_TIMEOUT)
+        self._close()
+
+    def _close(self) -> None:
+        for stream in (self._to_app, self._from_app):
+            stream.close()
 
     async def _roundtrip(self, kind: str) -> Message:
         await self._to_app.send({"type": kind})
@@ -69,11 +79,13 @@ class AppLifespan:
         try:
             await self.app(scope, self._receive, self._send)
         except Exception as exc:  # Starlette re-raises after sending *.failed; an app without lifespans raises at once
-            if self._started and not self._shut:
+            if self._up and not self._shut:
                 logger.exception("an app's lifespan raised")
-            await self._app_send.send({"type": "lifespan.crashed", "exc": exc})
+            with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):  # nobody waits for a reply now
+                await self._app_send.send({"type": "lifespan.crashed", "exc": exc})
         finally:
             self._app_send.close()
+            self._app_receive.close()
 
     async def _receive(self) -> Message:
         message = await self._app_receive.receive()

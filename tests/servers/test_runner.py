@@ -92,8 +92,8 @@ async def test_an_exception_while_rerunning_shows_and_the_fix_clears_it(serve: C
 @needs_hmr
 async def test_a_change_hmr_cannot_follow_restarts_the_process(serve: Callable[..., Server]) -> None:
     server = run(serve, args=["--reload-include", "*.cfg"])
-    (server.root / "settings.cfg").write_text("a = 1\n")  # included, but no module reads it
     token = page(server)["token"]
+    (server.root / "settings.cfg").write_text("a = 1\n")  # included, but no module reads it
     wait_for(lambda: "restarting: settings.cfg changed" in server.log(), what="the restart line")
     wait_for(lambda: server.answers() and page(server)["token"] != token, timeout=20, what="the new process")
     assert server.process.poll() is None
