@@ -16,7 +16,7 @@ from ._events.broadcaster import Broadcaster
 from ._events.group import join_group
 from ._events.members import Watch, run_member
 from ._files.watch import watch
-from ._server.detect import server_exiting
+from ._server.detect import runner_swaps, server_exiting
 from ._server.logs import announce, quiet_startup
 from ._server.signals import on_exit_signal
 from ._web.jinja import hook_jinja
@@ -60,7 +60,7 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
-                with on_exit_signal(broadcaster.close, broadcaster.end_streams), forwarding_logs(config, broadcaster):
+                with exit_signals(broadcaster), forwarding_logs(config, broadcaster):
                     yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
                 stop.set()
@@ -91,6 +91,11 @@ async def _keepalive(broadcaster: Broadcaster) -> None:
     while not broadcaster.closed:
         await anyio.sleep(PING_INTERVAL)
         broadcaster.tick()
+
+
+def exit_signals(broadcaster: Broadcaster) -> AbstractContextManager[None]:
+    # under our runner the lifespans of two app objects overlap, so handlers would chain up; it ends streams itself
+    return nullcontext() if runner_swaps() else on_exit_signal(broadcaster.close, broadcaster.end_streams)
 
 
 def forwarding_logs(config: Config, broadcaster: Broadcaster) -> AbstractContextManager[None]:

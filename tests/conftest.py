@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ._support.browser import CHROMIUM, CHROMIUM_ARGS
-from ._support.servers import APPS, FASTAPI_CLI, SERVERS, Server, free_port, server_args
+from ._support.servers import APPS, SERVER_MODULES, SERVERS, Server, free_port, server_args
 from ._support.vendor import vendor
 from ._support.waiting import wait_for
 
@@ -50,7 +50,7 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         args: Sequence[str] = (),
     ) -> Server:
         assert command in SERVERS, command
-        module = {"uvicorn.run": "uvicorn", "fastapi": FASTAPI_CLI}.get(command, command)
+        module = SERVER_MODULES.get(command, command)
         if importlib.util.find_spec(module) is None:
             if os.environ.get("CI") == "true":
                 pytest.fail(f"{module} is not installed: pip install -e '.[test]'")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._config import Config
+from .._server.detect import runner_swaps
 
 try:
     import fcntl
@@ -159,6 +160,8 @@ def _parse(data: bytes) -> list[dict[str, Any]]:
 def join_group(config: Config) -> Group | None:
     """This worker's group, joined or started; None where workers cannot share one (then each keeps its own)."""
     if fcntl is None or os.environ.get("FAST_HOT_RELOAD_GROUP", "1") == "0":
+        return None
+    if runner_swaps():  # one process, whose apps overlap during a swap: each needs a boot id of its own
         return None
     try:
         base = private_folder(Path(tempfile.gettempdir()) / f"fast-hot-reload-{os.getuid()}")

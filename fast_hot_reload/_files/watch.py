@@ -15,6 +15,7 @@ from watchfiles import Change, awatch
 from .._config import Config, OnReload
 from .._events.broadcaster import Broadcaster
 from .._protocol import Event, Kind
+from .._server.detect import runner_swaps
 from .filters import ChangeFilter, new_folders, watched_folders
 from .paths import relative
 from .poll import Poller, poll_interval, polling_forced
@@ -63,7 +64,8 @@ async def before_publish(config: Config, broadcaster: Broadcaster, changes: set[
     paths = sorted({path for _, path in changes})
     python = [p for p in paths if is_python(p)]
     if python:
-        await python_changed(config, broadcaster, python)
+        if not runner_swaps():  # our runner reruns them itself, and tells the tabs what came of it
+            await python_changed(config, broadcaster, python)
         paths = [p for p in paths if not is_python(p)]
     if paths and config.on_reload is not None:
         await call_on_reload(config.on_reload, paths)

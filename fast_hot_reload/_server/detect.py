@@ -10,12 +10,34 @@ from typing import Any
 # after a Python save, under a reloader we cannot see: longer than hypercorn's 1 s poll plus its worker's stop
 SAVE_GRACE = 3.0
 OWN_RELOADERS = ("hypercorn", "granian")  # servers whose command line says whether their reloader runs
+# set by our runner (`fast-hot-reload main:app`): "swap" while it reruns Python files and swaps the app in place,
+# "restart" in its fallback (a new process per save, as `uvicorn --reload`)
+RUNNER_ENV = "FAST_HOT_RELOAD_RUNNER"
 
 
 def uvicorn_server() -> Any:
     """The running uvicorn Server, found through the SIGTERM handler it installs (a bound method), or None."""
     server = getattr(signal.getsignal(signal.SIGTERM), "__self__", None)
     return server if hasattr(server, "should_exit") else None
+
+
+def runner_swaps() -> bool:
+    """Whether our runner serves this app and swaps it in place on a Python save: the Python files are its own."""
+    return os.environ.get(RUNNER_ENV) == "swap"
+
+
+def under_runner() -> bool:
+    return os.environ.get(RUNNER_ENV) in ("swap", "restart")
+
+
+def under_uvicorn_hmr() -> bool:
+    """uvicorn-hmr: it reruns the changed modules and restarts the server in place (no new process)."""
+    return program() == "uvicorn-hmr"
+
+
+def uvicorn_hmr_refresh() -> bool:
+    """uvicorn-hmr's `--refresh` (or its old name `--reload`): its own page refresher, on top of ours."""
+    return under_uvicorn_hmr() and any(arg in ("--refresh", "--reload") for arg in sys.argv[1:])
 
 
 def server_exiting() -> bool:

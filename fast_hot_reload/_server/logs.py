@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from .._config import Config
+from .._events.group import private_folder
 from .._web.request import CURRENT
-from .reloaders import reloader_warning
+from .reloaders import reloader_warning, runner_hint
 
 logger = logging.getLogger("fast_hot_reload")
 
 SERVER_LOGGERS = ("uvicorn", "hypercorn.error", "_granian")  # whose handlers print a server's own INFO lines
 ACCESS_LOGGERS = ("uvicorn.access", "uvicorn.error", "hypercorn.access")  # where a server logs each request
 FILTER_MARK = "_fast_hot_reload_filter"
+STARTUP_LINE = "fast-hot-reload: watching %s (%d folder%s), %s transport, endpoints under %s"
 
 
 def announce(config: Config, folders: Sequence[str]) -> None:
@@ -22,7 +27,7 @@ def announce(config: Config, folders: Sequence[str]) -> None:
     transport = "server-sent events" if config.use_alternate_config else "websocket"
     roots = ", ".join(str(root) for root in config.roots)
     logger.info(
-        "fast-hot-reload: watching %s (%d folder%s), %s transport, endpoints under %s",
+        STARTUP_LINE,
         roots,
         len(folders),
         "" if len(folders) == 1 else "s",
@@ -31,6 +36,22 @@ def announce(config: Config, folders: Sequence[str]) -> None:
     )
     quiet_access_log(config.url_prefix)
     warn_about_reloader(folders)
+    hint = runner_hint()
+    if hint is not None and first_start():
+        logger.info("fast-hot-reload: %s", hint)
+
+
+def first_start() -> bool:
+    """Whether this is the reloader's first worker: its restarts (same parent process) say the hint no more."""
+    try:
+        base = private_folder(Path(tempfile.gettempdir()) / f"fast-hot-reload-{os.getuid()}")
+        marker = base / f"hinted-{os.getppid()}"
+        if marker.exists():
+            return False
+        marker.touch()
+    except OSError:
+        return True  # a shared temp folder we cannot trust: say it at every start rather than never
+    return True
 
 
 def quiet_startup(config: Config) -> None:

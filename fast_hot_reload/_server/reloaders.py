@@ -9,12 +9,13 @@ from pathlib import Path
 from watchfiles import Change, DefaultFilter
 
 from .._files.filters import WATCHFILES_DIRS, WATCHFILES_FILES
-from .detect import own_reloader_on, program, uvicorn_server
+from .detect import own_reloader_on, program, under_runner, under_uvicorn_hmr, uvicorn_hmr_refresh, uvicorn_server
 
 # files we update the tabs for: a server reloader that restarts for them only makes each update slower
 OURS = ("x.html", "x.jinja", "x.jinja2", "x.j2", "x.css", "x.js", "x.svg", "x.png")
 IN_PLACE = (".html", ".jinja", ".jinja2", ".j2", ".css", ".js", ".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp")
 MAX_SHOWN = 3  # example files named in the warning
+HMR_PYTHON = (3, 12)  # where hmr, and so our runner's swaps, run
 
 
 def reloader_warning(folders: Sequence[str]) -> str | None:
@@ -27,7 +28,29 @@ def reloader_warning(folders: Sequence[str]) -> str | None:
             "for a restart. fast-hot-reload updates the tabs without one: "
             f"drop {'it' if len(patterns) == 1 else 'them'} and keep --reload for Python files"
         )
-    return granian_warning(folders) or tls_warning()
+    return granian_warning(folders) or tls_warning() or refresh_warning()
+
+
+def refresh_warning() -> str | None:
+    if not uvicorn_hmr_refresh():
+        return None
+    return (
+        "uvicorn-hmr --refresh reloads every tab after each Python save, on top of fast-hot-reload's update in place "
+        "(typed text and scroll lost): run uvicorn-hmr without --refresh"
+    )
+
+
+def runner_hint() -> str | None:
+    """On Python 3.12+ under `uvicorn --reload` (or `fastapi dev`): that our runner makes Python edits faster."""
+    config = getattr(uvicorn_server(), "config", None)
+    if sys.version_info < HMR_PYTHON or under_runner() or under_uvicorn_hmr() or not getattr(config, "reload", False):
+        return None
+    app = getattr(config, "app", None)
+    target = app if isinstance(app, str) else "main:app"
+    return (
+        f"Python edits without a restart: `fast-hot-reload {target}` reruns only the changed modules and swaps the "
+        "app in place (pip install 'fast-hot-reload[hmr]')"
+    )
 
 
 def tls_warning() -> str | None:

@@ -20,7 +20,14 @@ from . import TESTS
 APPS = TESTS / "apps"
 # `fastapi dev` is fastapi-cli's; FastAPI forwards `python -m fastapi` to it from 0.111 on
 FASTAPI_CLI = "fastapi" if importlib.util.find_spec("fastapi.__main__") else "fastapi_cli"
-SERVERS = ("uvicorn", "fastapi", "uvicorn.run", "hypercorn", "granian", "gunicorn")
+SERVERS = ("uvicorn", "fastapi", "uvicorn.run", "hypercorn", "granian", "gunicorn", "fast-hot-reload", "uvicorn-hmr")
+# the module each server needs (its own name where none is given)
+SERVER_MODULES = {
+    "uvicorn.run": "uvicorn",
+    "fastapi": FASTAPI_CLI,
+    "fast-hot-reload": "uvicorn",
+    "uvicorn-hmr": "uvicorn_hmr",
+}
 BAD_LOG_LINES = ("Waiting for connections to close", "ERROR", "Traceback")
 
 
@@ -96,6 +103,10 @@ def server_args(command: str, port: int, root: Path, reload: bool, workers: int)
     if command == "granian":
         args = [sys.executable, "-m", "granian", "--interface", "asgi", "--host", host, "--port", str(port)]
         return args + ["--workers", str(workers)] + ["--reload"] * reload + ["main:app"]
+    if command == "fast-hot-reload":  # our runner; it has no --reload: it always follows the files
+        return [sys.executable, "-m", "fast_hot_reload._runner", "main:app", "--host", host, "--port", str(port)]
+    if command == "uvicorn-hmr":  # its console script: it is how the plugin knows it (the program's name)
+        return [str(Path(sys.executable).parent / "uvicorn-hmr"), "main:app", "--host", host, "--port", str(port)]
     if command == "gunicorn":
         args = [sys.executable, "-m", "gunicorn", "main:app", "-k", "uvicorn.workers.UvicornWorker"]
         return args + ["--bind", f"{host}:{port}", "--workers", str(workers)] + ["--reload"] * reload
