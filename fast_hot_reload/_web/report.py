@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
-from .tabs import BURST, RATE, Tab
+from .tabs import Tab
 
 logger = logging.getLogger("fast_hot_reload.browser")  # ours: the app's log lines to the tabs leave it out
 
+CLIENT_BURST, CLIENT_RATE = 20, 2  # what report.js sends: 20 lines at once, then 2 a second
 MAX_ENTRIES = 20  # entries in one report; the tab sends no more, and never more than its allowance
 MAX_MESSAGE = 1000  # characters of one message
 MAX_SHORT = 300  # characters of a page path or a source location
 LEVELS = {"error": logging.ERROR, "warn": logging.WARNING}
 KINDS = {"console": "console.{level}", "error": "uncaught error", "rejection": "unhandled rejection"}
+SAY_DROPPED_EVERY = 0.5  # seconds between two lines counting what was dropped (a tab sends one a second)
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # one line each, with no terminal escapes
 
 
@@ -36,14 +39,15 @@ def log_report(tab: Tab, report: dict[str, Any]) -> bool | None:
     if not all(isinstance(entry, dict) for entry in entries):
         return None
     path = one_line(report.get("path"), MAX_SHORT) or "?"
-    tab.dropped += dropped  # the tab's own count of what its allowance (the same as ours) held back
     let_through = False
     for entry in entries:
         if tab.allow():
-            _say_dropped(tab, path)
             logger.log(*_line(entry, path))
             let_through = True
-    if tab.dropped and (not entries or let_through) and tab.allow():
+    tab.dropped += dropped  # the tab's own count of what its allowance (the same as ours) held back
+    now = time.monotonic()
+    if tab.dropped and now - tab.said_at >= SAY_DROPPED_EVERY:
+        tab.said_at = now
         _say_dropped(tab, path)
     return let_through or not entries
 
@@ -53,16 +57,15 @@ def _count(value: object) -> bool:
 
 
 def _say_dropped(tab: Tab, path: str) -> None:
-    if tab.dropped:
-        logger.warning(
-            "browser: %d console line%s dropped on %s (a tab sends %d at once, then %g a second)",
-            tab.dropped,
-            "" if tab.dropped == 1 else "s",
-            path,
-            BURST,
-            RATE,
-        )
-        tab.dropped = 0
+    logger.warning(
+        "browser: %d console line%s dropped on %s (a tab sends %d at once, then %g a second)",
+        tab.dropped,
+        "" if tab.dropped == 1 else "s",
+        path,
+        CLIENT_BURST,
+        CLIENT_RATE,
+    )
+    tab.dropped = 0
 
 
 def _line(entry: dict[str, Any], path: str) -> tuple[int, str, str, str, str, str]:

@@ -12,7 +12,6 @@ import ipaddress
 import json
 import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from .trust import client_address
 logger = logging.getLogger("fast_hot_reload.editor")
 
 MAX_BODY = 16 * 1024  # bytes of one report, alt+click or link: more is refused unread
-OPEN_INTERVAL = 0.25  # seconds between two editor launches at least
 NOT_LOOPBACK = "only a browser on the server's own machine may open its editor"
 
 
@@ -44,7 +42,6 @@ class Refused(Exception):
 
 def add_talkback_routes(router: APIRouter, config: Config) -> None:
     prefix = config.url_prefix
-    last_open = [0.0]
 
     async def console(request: Request) -> Response:
         try:
@@ -83,10 +80,6 @@ def add_talkback_routes(router: APIRouter, config: Config) -> None:
         file = _url_file(request, url, roots) if isinstance(url, str) else resolve(body.get("file"), roots)
         if file is None:
             return PlainTextResponse("not a file under the watched folders", status_code=404)
-        now = time.monotonic()
-        if now - last_open[0] < OPEN_INTERVAL:
-            return Response(status_code=429)
-        last_open[0] = now
         argv = editor_argv(file, max(line, 1), max(column, 1))
         if argv is None:
             logger.warning(NO_EDITOR)
