@@ -24,7 +24,7 @@ const Editor = (() => {
     return post("open", target).then(async (response) => {
       if (response && response.ok) { say("info", "Opened in your editor: " + where); return true; }
       const why = response ? (await response.text().catch(() => "")) || response.status + " " + response.statusText
-        : "the server did not answer";
+        : "no answer (the server is restarting, or this page's tag was written by hand and has no page id)";
       say("warn", "Could not open " + where + ": " + why);
       return false;
     });

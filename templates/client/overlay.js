@@ -99,6 +99,10 @@ const Overlay = (() => {
   let shownKey = null; // the details it shows
   let loggedKey = null; // the details last written to the console: a repeat stays quiet
 
+  // the rooms beside this one where the whole client runs; a page (or a test) may load this room alone
+  const onTop = (el) => (typeof Layer !== "undefined" ? Layer.mount(el) : document.documentElement.append(el));
+  const fileLink = (text, target, className) =>
+    (typeof Editor !== "undefined" ? Editor.link(text, target, className) : node("span", className || "", text));
   const str = (value) => (typeof value === "string" ? value : value == null ? "" : String(value));
   const list = (value) => (Array.isArray(value) ? value : []);
 
@@ -167,7 +171,7 @@ const Overlay = (() => {
       const at = node("div", "frame-at");
       const where = str(frame.file) + ":" + str(frame.line);
       // the app's own files open in the editor; a library's (site-packages/...) are not under the watched folders
-      const file = frame.app ? Editor.link(where, { file: str(frame.file), line: Number(frame.line) || 1 }, "file")
+      const file = frame.app ? fileLink(where, { file: str(frame.file), line: Number(frame.line) || 1 }, "file")
         : node("span", "file", where);
       at.append(node("span", "fn", frame.function), document.createTextNode("  "), file);
       li.append(at);
@@ -213,7 +217,7 @@ const Overlay = (() => {
       const template = where.template ? "  (template " + str(where.template) + ")" : "";
       const at = node("div", "where");
       const target = { file: str(where.file), line: Number(where.line) || 1, column: Number(where.column) || 1 };
-      at.append(Editor.link(str(where.file) + ":" + str(where.line) + column, target), template);
+      at.append(fileLink(str(where.file) + ":" + str(where.line) + column, target), template);
       panel.append(at);
     }
     const rows = list(details.source).filter((r) => r && typeof r === "object");
@@ -246,7 +250,7 @@ const Overlay = (() => {
     const panel = build(details);
     backdrop.append(panel);
     root.append(backdrop);
-    Layer.mount(el); // in the top layer: above the page's own modal dialog, if one is open
+    onTop(el); // in the top layer: above the page's own modal dialog, if one is open
     return panel;
   }
 
@@ -287,7 +291,7 @@ const Overlay = (() => {
 
   function clear() {
     hide();
-    Notes.clear(); // the page's runtime errors too: an update that worked starts afresh
+    if (typeof Notes !== "undefined") Notes.clear(); // the page's runtime errors too: an update that worked starts afresh
     loggedKey = null; // after a good update, the same error again is news
   }
 
