@@ -157,6 +157,10 @@ def test_overlay_links_open_the_editor_at_the_line(context: Any, talkback: Any, 
     tab.page.locator(f"{NOTES} a.open").click()
     wait_for(lambda: len(editor.calls()) > before, what="the editor opened at the script's line")
     assert editor.calls()[-1][1].startswith(f"{server.root.resolve() / 'static/app.js'}:3:")
+    assert any(line.startswith(f"{PREFIX} jinja2.exceptions.TemplateSyntaxError") for line in tab.logs)
+    # the overlay's console.error is ours: it is not sent back, the page's own error is
+    assert [line for line in browser_lines(server) if "TemplateSyntaxError" in line or PREFIX in line] == []
+    assert len(browser_lines(server)) == 1
 
 
 def test_the_overlay_is_above_an_open_modal_dialog(context: Any, talkback: Any) -> None:
