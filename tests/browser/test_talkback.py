@@ -114,7 +114,7 @@ def test_a_runtime_error_shows_as_a_small_entry_that_the_next_update_clears(cont
     server.edit("templates/index.html", "template-v1", "template-v2")
     tab.wait_text("version", "template-v2")
     tab.until(lambda: tab.page.evaluate(NOTE_TEXTS) == [], what="the entry to clear on the update")
-    assert any(line.startswith(REFRESHED) for line in tab.logs)
+    tab.until(lambda: any(line.startswith(REFRESHED) for line in tab.logs), what="the refresh in place")
 
 
 def test_alt_click_opens_the_template_at_the_line(context: Any, talkback: Any, editor: RecordingEditor) -> None:
@@ -139,7 +139,7 @@ def test_alt_click_opens_the_template_at_the_line(context: Any, talkback: Any, e
     tab.page.locator("#built").click(modifiers=["Alt"])
     wait_for(lambda: len(editor.calls()) > before, what="the nearest template element opened")
     assert editor.calls()[-1][1].startswith(f"{root / 'templates/index.html'}:3:")  # <main>, built markup's parent
-    assert any("no template has this <span>" in line for line in tab.logs)
+    tab.until(lambda: any("no template has this <span>" in line for line in tab.logs), what="the console saying so")
 
 
 def test_overlay_links_open_the_editor_at_the_line(context: Any, talkback: Any, editor: RecordingEditor) -> None:
@@ -157,7 +157,7 @@ def test_overlay_links_open_the_editor_at_the_line(context: Any, talkback: Any, 
     tab.page.locator(f"{NOTES} a.open").click()
     wait_for(lambda: len(editor.calls()) > before, what="the editor opened at the script's line")
     assert editor.calls()[-1][1].startswith(f"{server.root.resolve() / 'static/app.js'}:3:")
-    assert any(line.startswith(f"{PREFIX} jinja2.exceptions.TemplateSyntaxError") for line in tab.logs)
+    tab.until(lambda: any(line.startswith(f"{PREFIX} jinja2.exceptions.TemplateSyntaxError") for line in tab.logs))
     # the overlay's console.error is ours: it is not sent back, the page's own error is
     assert [line for line in browser_lines(server) if "TemplateSyntaxError" in line or PREFIX in line] == []
     assert len(browser_lines(server)) == 1
