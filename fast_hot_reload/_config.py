@@ -39,6 +39,7 @@ class Config:
     allowed_hosts: tuple[str, ...] = ()
     full_reload: bool = False
     browser_logs: bool = True
+    forward_console: bool = True
     trusted_clients: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -57,6 +58,7 @@ class Config:
             _check_allowed_host(host)
         _check_type("full_reload", self.full_reload, bool)
         _check_type("browser_logs", self.browser_logs, bool)
+        _check_type("forward_console", self.forward_console, bool)
         for client in self.trusted_clients:
             check_trusted_client(client)
         for path in self.watch_paths:

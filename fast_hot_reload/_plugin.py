@@ -56,6 +56,8 @@ class FastHotReload:
         full_reload: True makes every change a plain full reload (no morph); a page can ask for that
             itself with `<html data-fhr-full-reload>`.
         browser_logs: False keeps the app's warnings and errors out of the tabs' consoles.
+        forward_console: False keeps the tabs' console errors and warnings, uncaught errors and unhandled
+            rejections out of the server's log (loopback and trusted clients only, rate-limited per tab).
         trusted_clients: client addresses or networks (`"172.17.0.1"`, `"192.168.1.0/24"`, `"*"` for any)
             that get error details and the app's log lines besides loopback, as the server sees the client
             (a Docker host, a phone on the LAN); FAST_HOT_RELOAD_TRUSTED_CLIENTS adds to them.
@@ -86,6 +88,7 @@ class FastHotReload:
         allowed_hosts: str | Sequence[str] = (),
         full_reload: bool = False,
         browser_logs: bool = True,
+        forward_console: bool = True,
         trusted_clients: str | Sequence[str] = (),
         enabled: bool = True,
     ) -> None:
@@ -108,6 +111,7 @@ class FastHotReload:
             allowed_hosts=as_patterns(allowed_hosts, "allowed_hosts"),
             full_reload=full_reload,
             browser_logs=browser_logs,
+            forward_console=forward_console,
             trusted_clients=as_patterns(trusted_clients, "trusted_clients"),
         )
         env_trusted_clients()  # a bad variable is an error here, at construction, not at the first request

@@ -34,6 +34,7 @@ def client_settings(config: Config) -> dict[str, Any]:
         "reconnectMessage": config.ws_reconnect_message,
         "reconnectInterval": config.reconnect_interval,
         "fullReload": config.full_reload,
+        "forwardConsole": config.forward_console,
     }
 
 

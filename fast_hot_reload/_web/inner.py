@@ -106,6 +106,7 @@ def start_page(
         out, length_at, fields = rewritten
         nonce = NONCE_RE.search(fields[b"content-security-policy"]) if b"content-security-policy" in fields else None
         page = runtime.pages.new_id()
+        runtime.tabs.issue(page, client_address(scope), record.rendered)
         templates = runtime.template_paths(record.rendered) if record.rendered else ()
         tag = runtime.tag(root_path, nonce.group(1).decode() if nonce else None, page, templates)
         if length_at >= 0:

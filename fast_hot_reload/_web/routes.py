@@ -1,4 +1,5 @@
-"""The hot reload endpoints: the client script, each page's baseline, the websocket and the event stream."""
+"""The hot reload endpoints: the client script, each page's baseline, the websocket and the event stream (and,
+in talkback.py, what the tabs send back)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from .client import render_client
 from .hosts import origin_allowed, refusal
 from .runtime import STATE_KEY, Runtime
 from .streams import SEND_TIMEOUT, SERVICE_RESTART, serve_websocket, sse_stream
+from .talkback import add_talkback_routes
 from .trust import client_address
 
 logger = logging.getLogger(__name__)
@@ -103,6 +105,7 @@ def create_router(config: Config, lifespan: Lifespan[Any]) -> APIRouter:
     router.add_route(prefix + "/page/{page}", page_baseline, include_in_schema=False)
     router.add_websocket_route(prefix + "/ws", websocket_events)
     router.add_route(prefix + "/events", sse_events, include_in_schema=False)
+    add_talkback_routes(router, config)  # what the tabs send back: console lines, alt+clicks, links to the editor
     return router
 
 

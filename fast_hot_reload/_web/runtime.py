@@ -12,6 +12,7 @@ from .._events.broadcaster import Broadcaster
 from .._files.paths import under_roots
 from .client import render_client
 from .pages import PageStore
+from .tabs import Tabs
 from .trust import ClientTrust
 
 STATE_KEY = "fast_hot_reload"  # where the lifespan leaves the Runtime in the app state
@@ -26,6 +27,7 @@ class Runtime:
     config: Config
     broadcaster: Broadcaster
     pages: PageStore = field(default_factory=PageStore, compare=False, repr=False)
+    tabs: Tabs = field(default_factory=Tabs, compare=False, repr=False)  # page ids issued: what may talk back
     trust: ClientTrust = field(init=False, compare=False, repr=False)  # who gets error details and log lines
     # built once, not per page: the tag's two fixed parts, and each template file's shown path
     _heads: dict[tuple[str, int], bytes] = field(default_factory=dict, compare=False, repr=False)

@@ -11,6 +11,8 @@ const Overlay = (() => {
       inset: 0 !important;
       z-index: 2147483647 !important;
       visibility: visible !important;
+      margin: 0 !important; padding: 0 !important; border: 0 !important; background: transparent !important;
+      width: auto !important; height: auto !important; overflow: visible !important;
     }
     .backdrop {
       --fhr-bg: #ffffff; --fhr-fg: #1f2328; --fhr-dim: #59636e; --fhr-line: #d1d9e0; --fhr-accent: #cf222e;
@@ -86,6 +88,8 @@ const Overlay = (() => {
     details li .frame-at, details li .code { opacity: 0.8; }
     .chain { margin: 0; font: 13px/1.5 var(--fhr-mono); overflow-wrap: anywhere; }
     .chain li { border: 0; padding: 2px 0; }
+    a.open { color: inherit; text-decoration: underline dotted; text-underline-offset: 2px; }
+    a.open:hover, a.open:focus-visible { color: var(--fhr-accent); }
     .tip {
       margin-top: 16px; padding-top: 10px; border-top: 1px solid var(--fhr-line);
       color: var(--fhr-dim); font-size: 12.5px;
@@ -95,6 +99,10 @@ const Overlay = (() => {
   let shownKey = null; // the details it shows
   let loggedKey = null; // the details last written to the console: a repeat stays quiet
 
+  // the rooms beside this one where the whole client runs; a page (or a test) may load this room alone
+  const onTop = (el) => (typeof Layer !== "undefined" ? Layer.mount(el) : document.documentElement.append(el));
+  const fileLink = (text, target, className) =>
+    (typeof Editor !== "undefined" ? Editor.link(text, target, className) : node("span", className || "", text));
   const str = (value) => (typeof value === "string" ? value : value == null ? "" : String(value));
   const list = (value) => (Array.isArray(value) ? value : []);
 
@@ -161,7 +169,10 @@ const Overlay = (() => {
     for (const frame of frames) {
       const li = node("li");
       const at = node("div", "frame-at");
-      const file = node("span", "file", str(frame.file) + ":" + str(frame.line));
+      const where = str(frame.file) + ":" + str(frame.line);
+      // the app's own files open in the editor; a library's (site-packages/...) are not under the watched folders
+      const file = frame.app ? fileLink(where, { file: str(frame.file), line: Number(frame.line) || 1 }, "file")
+        : node("span", "file", where);
       at.append(node("span", "fn", frame.function), document.createTextNode("  "), file);
       li.append(at);
       if (frame.code) li.append(node("code", "code", frame.code));
@@ -204,7 +215,10 @@ const Overlay = (() => {
     if (where && where.file) {
       const column = where.column ? ":" + str(where.column) : "";
       const template = where.template ? "  (template " + str(where.template) + ")" : "";
-      panel.append(node("div", "where", str(where.file) + ":" + str(where.line) + column + template));
+      const at = node("div", "where");
+      const target = { file: str(where.file), line: Number(where.line) || 1, column: Number(where.column) || 1 };
+      at.append(fileLink(str(where.file) + ":" + str(where.line) + column, target), template);
+      panel.append(at);
     }
     const rows = list(details.source).filter((r) => r && typeof r === "object");
     if (rows.length) panel.append(sourceTable(rows, Number(where && where.column) || 0));
@@ -219,7 +233,8 @@ const Overlay = (() => {
       }
       panel.append(ol);
     }
-    panel.append(node("div", "tip", "Save a fix and this page updates by itself. Esc or a click outside closes this."));
+    panel.append(node("div", "tip", "Save a fix and this page updates by itself. Esc or a click outside closes this; " +
+      "a file:line opens your editor there."));
     return panel;
   }
 
@@ -235,13 +250,14 @@ const Overlay = (() => {
     const panel = build(details);
     backdrop.append(panel);
     root.append(backdrop);
-    // outside <body>, so a body swap or morph leaves it alone, and there even when there is no body
-    document.documentElement.append(el);
+    onTop(el); // in the top layer: above the page's own modal dialog, if one is open
     return panel;
   }
 
   function onKey(e) {
-    if (e.key === "Escape" && host) hide();
+    if (e.key !== "Escape" || !host) return;
+    e.preventDefault(); // Esc closes us, not the page's modal dialog under us too
+    hide();
   }
 
   function hide() {
@@ -275,6 +291,7 @@ const Overlay = (() => {
 
   function clear() {
     hide();
+    if (typeof Notes !== "undefined") Notes.clear(); // the page's runtime errors too: an update that worked starts afresh
     loggedKey = null; // after a good update, the same error again is news
   }
 

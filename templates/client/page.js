@@ -43,6 +43,8 @@ const Page = (() => {
     showErrorOf(document);
     fetchBaseline(tab, scriptUrl);
     noteFragments(tab);
+    Report.start(scriptUrl, () => tab.id); // tab.id: a refresh in place brings the server's new page id
+    Editor.start(scriptUrl, () => tab.id);
 
     let badgeTimer = null;
     let goneTimer = null;

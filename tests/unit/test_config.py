@@ -274,7 +274,7 @@ def test_config_is_immutable() -> None:
         config.url_prefix = "/x"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("option", ["full_reload", "browser_logs"])
+@pytest.mark.parametrize("option", ["full_reload", "browser_logs", "forward_console"])
 @pytest.mark.parametrize("value", [1, "yes", None])
 def test_switches_must_be_bool(option: str, value: object) -> None:
     with pytest.raises(TypeError, match=f"{option} must be bool"):

@@ -1,0 +1,61 @@
+"""The pages this server tagged, by page id: who got each, what it rendered, and how much its tab may log."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Collection
+
+MAX_TABS = 1024  # page ids remembered: a developer's tabs and their refreshes, and many more
+# console lines a tab may send at once, then RATE a second: twice what our client sends (report.js: 20, then 2),
+# whose allowance refills while a long loop still logs; a client of someone else's gets no more than this
+BURST = 40
+RATE = 4.0
+
+
+class Tab:
+    """One tagged page: the client it went to, the template files it rendered, its tab's console allowance."""
+
+    __slots__ = ("client", "dropped", "filled", "rendered", "said_at", "tokens")
+
+    def __init__(self, client: str | None, rendered: Collection[str] | None) -> None:
+        self.client = client
+        self.rendered = rendered  # the request record's set, as the Jinja hook left it (no copy on the hot path)
+        self.tokens = float(BURST)
+        self.filled = time.monotonic()
+        self.dropped = 0  # lines dropped (by the tab or by us) and not yet said
+        self.said_at = 0.0  # when a line last said how many
+
+    def allow(self) -> bool:
+        """A token bucket: a loop that logs 10,000 times gets BURST lines through, then RATE a second."""
+        now = time.monotonic()
+        self.tokens = min(float(BURST), self.tokens + (now - self.filled) * RATE)
+        self.filled = now
+        if self.tokens < 1:
+            self.dropped += 1
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Tabs:
+    """The page ids this server handed out (128 random bits each, see PageStore.new_id), newest last.
+
+    What a tab sends back (its console lines, an alt+click, a link to the editor) is taken only with an id of
+    ours, from the client the page went to: a page of another site, or another browser, knows none.
+    """
+
+    def __init__(self) -> None:
+        self._tabs: OrderedDict[str, Tab] = OrderedDict()
+
+    def issue(self, page_id: str, client: str | None, rendered: Collection[str] | None) -> None:
+        self._tabs[page_id] = Tab(client, rendered)
+        if len(self._tabs) > MAX_TABS:
+            self._tabs.popitem(last=False)
+
+    def find(self, page_id: object, client: str | None) -> Tab | None:
+        """The tab of a page id we issued to this client; None for anything else (a guess, another client's)."""
+        if not isinstance(page_id, str) or len(page_id) != 32:
+            return None
+        tab = self._tabs.get(page_id)
+        return tab if tab is not None and tab.client == client else None
