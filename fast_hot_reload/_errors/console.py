@@ -3,13 +3,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
 from .._events.broadcaster import Broadcaster
+from .allowance import Allowance
 from .describe import describe_exception
 
 LOGGERS = ("", "uvicorn.error")  # the root, and uvicorn's own (it does not propagate): a route's exception is there
@@ -33,9 +33,7 @@ class BrowserConsole(logging.Handler):
         self.roots = roots
         self.loop = asyncio.get_running_loop()
         self.thread = threading.get_ident()
-        self.tokens = float(BURST)
-        self.filled = time.monotonic()
-        self.dropped = 0
+        self.allowance = Allowance(BURST, 1 / REFILL)
         self.emitting = threading.local()  # a record logged while we send one is not sent
         self.last: logging.LogRecord | None = None  # seen on two of our loggers when a config propagates both
 
@@ -53,20 +51,13 @@ class BrowserConsole(logging.Handler):
             self.emitting.on = False
 
     def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.filled) / REFILL)
-        self.filled = now
-        if self.tokens < 1:
-            self.dropped += 1
-            return False
-        self.tokens -= 1
-        return True
+        return self.allowance.allow()
 
     def text(self, record: logging.LogRecord) -> str:
         text = f"{record.levelname} {record.name}: {record.getMessage().strip()}"
-        if self.dropped:
-            text = f"({self.dropped} more lines were held back) {text}"
-            self.dropped = 0
+        if self.allowance.dropped:
+            text = f"({self.allowance.dropped} more lines were held back) {text}"
+            self.allowance.dropped = 0
         if record.exc_info and record.exc_info[1] is not None:
             details = describe_exception(record.exc_info[1], self.roots)
             frames = [f for f in details["frames"] if f["app"]][-TRACEBACK_FRAMES:] or details["frames"][-1:]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
 from collections.abc import Collection
+
+from .._errors.allowance import Allowance
 
 MAX_TABS = 1024  # page ids remembered: a developer's tabs and their refreshes, and many more
 # console lines a tab may send at once, then RATE a second: twice what our client sends (report.js: 20, then 2),
@@ -13,29 +14,20 @@ BURST = 40
 RATE = 4.0
 
 
-class Tab:
-    """One tagged page: the client it went to, the template files it rendered, its tab's console allowance."""
+class Tab(Allowance):
+    """One tagged page: the client it went to, the template files it rendered, its tab's console allowance.
 
-    __slots__ = ("client", "dropped", "filled", "rendered", "said_at", "tokens")
+    `allow()` is the allowance: a loop that logs 10,000 times gets BURST lines through, then RATE a second;
+    `dropped` counts what the tab or we held back and no line has said yet.
+    """
+
+    __slots__ = ("client", "rendered", "said_at")
 
     def __init__(self, client: str | None, rendered: Collection[str] | None) -> None:
+        super().__init__(BURST, RATE)
         self.client = client
         self.rendered = rendered  # the request record's set, as the Jinja hook left it (no copy on the hot path)
-        self.tokens = float(BURST)
-        self.filled = time.monotonic()
-        self.dropped = 0  # lines dropped (by the tab or by us) and not yet said
         self.said_at = 0.0  # when a line last said how many
-
-    def allow(self) -> bool:
-        """A token bucket: a loop that logs 10,000 times gets BURST lines through, then RATE a second."""
-        now = time.monotonic()
-        self.tokens = min(float(BURST), self.tokens + (now - self.filled) * RATE)
-        self.filled = now
-        if self.tokens < 1:
-            self.dropped += 1
-            return False
-        self.tokens -= 1
-        return True
 
 
 class Tabs:

@@ -48,7 +48,7 @@ async def test_warnings_and_errors_reach_the_tabs_with_a_short_traceback(tmp_pat
 async def test_a_flood_is_thinned_and_says_how_much_was_held_back(monkeypatch: pytest.MonkeyPatch) -> None:
     broadcaster = Broadcaster()
     clock = [1000.0]
-    monkeypatch.setattr(_console.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("fast_hot_reload._errors.allowance.time.monotonic", lambda: clock[0])
     with browser_console(broadcaster, ()):
         for n in range(BURST + 30):
             logging.getLogger("app").warning("line %d", n)
