@@ -21,116 +21,153 @@ const Connection = (() => {
     return url.href;
   }
 
-  // emit(msg): every server message, plus {type: "down"} and {type: "log", level, text} of our own
-  function open(scriptUrl, emit, isQuiet) {
-    let transport = CONFIG.transport;
-    let failures = 0; // attempts in a row that never reached the server
-    let wsRefused = 0; // websocket attempts in a row that failed before opening
-    let announcedFallback = false;
-    let lastAnnounced = null;
-    let downSince = null; // when the server was last heard of, while it is not
-    let channel = null;
-    let timer = null;
-    let stopped = false; // closed for good: the tab is going away
-    let restartUntil = 0; // the server said it is stopping: until then, retry at a steady pace, not backing off
-
-    function attempt() {
-      timer = null;
-      let greeted = false;
-      const openedAt = Date.now();
-      let ended = false; // this attempt is over: events of its socket that come later are not news
-      const probe = setTimeout(() => { if (!greeted) { const c = channel; onDown(); if (c) c.close(); } }, PROBE_TIMEOUT);
-      const onMessage = (data) => {
-        let msg;
-        if (ended) return;
-        try { msg = JSON.parse(data); } catch { return; }
-        if (!msg || typeof msg.type !== "string" || msg.type === "ping" || msg.type === "log" || msg.type === "down") return;
-        if (msg.type === "restart") { restartUntil = Date.now() + RESTART_WINDOW; return; }
-        if (msg.type === "hello") {
-          greeted = true;
-          downSince = null;
-          restartUntil = 0;
-          clearTimeout(probe);
-          wsRefused = 0;
-          if (transport !== CONFIG.transport && !announcedFallback) {
-            announcedFallback = true;
-            emit({ type: "log", level: "warn", text: "WebSocket refused while HTTP works; using server-sent events." });
-          }
-        }
-        emit(msg);
-      };
-      const onDown = (code) => {
-        if (ended || stopped) return;
-        ended = true;
-        channel = null;
-        if (downSince === null) downSince = Date.now();
-        clearTimeout(probe);
-        if (!greeted) {
-          failures += 1;
-          // 1012: a server that is stopping turned us away, which says nothing about proxies
-          if (transport === "ws" && code !== 1012 && code !== undefined) wsRefused += 1;
-        } else {
-          // greeted, then dropped at once: a server shutting down (uvicorn --reload), so keep backing off
-          if (Date.now() - openedAt < STABLE_MS) failures += 1;
-          else { failures = 0; lastAnnounced = null; }
-          if (transport !== CONFIG.transport && CONFIG.transport === "ws") transport = "ws"; // a fallback lasts one connection
-        }
-        emit({ type: "down" });
-        if (transport === "ws" && wsRefused >= 2) {
-          // websockets keep failing: if plain HTTP answers, a proxy is blocking them, so use SSE
-          fetch(scriptUrl, { method: "HEAD", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT) })
-            .then((r) => { if (r.ok) { transport = "sse"; wsRefused = 0; } })
-            .catch(() => {})
-            .finally(schedule);
-        } else {
-          if (transport === "sse" && CONFIG.transport === "ws" && !greeted) transport = "ws";
-          schedule();
-        }
-      };
-      channel = { close() {} };
-      try {
-        if (transport === "ws") {
-          const ws = new WebSocket(endpoint(scriptUrl, "ws"));
-          ws.onmessage = (e) => onMessage(e.data);
-          ws.onclose = (e) => onDown(e.code);
-          channel = { close: () => ws.close(1000) };
-        } else {
-          const es = new EventSource(endpoint(scriptUrl, "sse"));
-          es.onmessage = (e) => onMessage(e.data);
-          es.onerror = () => { es.close(); onDown(); };
-          channel = { close: () => es.close() };
-        }
-      } catch {
-        onDown(); // refused outright (a CSP connect-src, say): retry on the usual schedule
-      }
-    }
-
-    function delay() {
-      const cap = CONFIG.reconnectInterval * 1000;
-      if (isQuiet()) return cap; // hidden tabs only: no hurry
-      const backoff = Math.min(cap, FAST_RETRIES[failures] ?? cap);
-      return Date.now() < restartUntil ? Math.min(backoff, RESTART_RETRY) : backoff;
-    }
-
-    function schedule() {
-      if (timer !== null) return;
-      const ms = delay();
-      const seconds = Math.round(ms) / 1000;
-      // say it once the outage is real, and once more when the delay settles: never once per attempt
-      const settled = ms >= CONFIG.reconnectInterval * 1000;
-      const long = downSince !== null && Date.now() - downSince >= ANNOUNCE_AFTER;
-      if (failures > 0 && (ms >= ANNOUNCE_FROM || settled || long) && (lastAnnounced === null || (settled && seconds !== lastAnnounced))) {
-        lastAnnounced = seconds;
-        emit({ type: "log", level: "info", text: CONFIG.reconnectMessage.split("${reconnectInterval}").join(String(seconds)) });
-      }
-      timer = setTimeout(attempt, ms);
-    }
-
-    attempt();
-    return {
-      close() { stopped = true; if (timer !== null) clearTimeout(timer); timer = null; const c = channel; channel = null; if (c) c.close(); },
-      wake() { if (timer !== null) { clearTimeout(timer); timer = null; attempt(); } },
+  // on: {message(msg)} for the server's messages; {down()} and {log(level, text)} for what the connection has to say
+  function open(scriptUrl, on, isQuiet) {
+    const link = {
+      scriptUrl, on, isQuiet,
+      transport: CONFIG.transport,
+      failures: 0, // attempts in a row that never reached the server
+      wsRefused: 0, // websocket attempts in a row that failed before opening
+      announcedFallback: false,
+      lastAnnounced: null, // the retry delay last said in the console
+      downSince: null, // when the server was last heard of, while it is not
+      restartUntil: 0, // the server said it is stopping: until then, retry at a steady pace, not backing off
+      channel: null,
+      timer: null,
+      stopped: false, // closed for good: the tab is going away
     };
+    attempt(link);
+    return { close: () => close(link), wake: () => wake(link) };
+  }
+
+  function close(link) {
+    link.stopped = true;
+    if (link.timer !== null) clearTimeout(link.timer);
+    link.timer = null;
+    const channel = link.channel;
+    link.channel = null;
+    if (channel) channel.close();
+  }
+
+  function wake(link) {
+    if (link.timer === null) return;
+    clearTimeout(link.timer);
+    attempt(link);
+  }
+
+  // ---- one attempt: a socket or stream, until it drops ----
+  function attempt(link) {
+    link.timer = null;
+    // ended: this attempt is over, so events of its socket that come later are not news
+    const current = { greeted: false, openedAt: Date.now(), ended: false, probe: null };
+    current.probe = setTimeout(() => giveUp(link, current), PROBE_TIMEOUT);
+    link.channel = { close() {} };
+    try {
+      link.channel = connect(link, current);
+    } catch {
+      dropped(link, current); // refused outright (a CSP connect-src, say): retry on the usual schedule
+    }
+  }
+
+  function connect(link, current) {
+    if (link.transport === "ws") {
+      const ws = new WebSocket(endpoint(link.scriptUrl, "ws"));
+      ws.onmessage = (e) => received(link, current, e.data);
+      ws.onclose = (e) => dropped(link, current, e.code);
+      return { close: () => ws.close(1000) };
+    }
+    const es = new EventSource(endpoint(link.scriptUrl, "sse"));
+    es.onmessage = (e) => received(link, current, e.data);
+    es.onerror = () => { es.close(); dropped(link, current); };
+    return { close: () => es.close() };
+  }
+
+  function giveUp(link, current) {
+    if (current.greeted) return;
+    const channel = link.channel;
+    dropped(link, current);
+    if (channel) channel.close();
+  }
+
+  function received(link, current, data) {
+    if (current.ended) return;
+    const msg = Protocol.parse(data);
+    if (!msg || msg.type === "ping") return;
+    if (msg.type === "restart") { link.restartUntil = Date.now() + RESTART_WINDOW; return; }
+    if (msg.type === "hello") greeted(link, current);
+    link.on.message(msg);
+  }
+
+  function greeted(link, current) {
+    current.greeted = true;
+    clearTimeout(current.probe);
+    link.downSince = null;
+    link.restartUntil = 0;
+    link.wsRefused = 0;
+    if (link.transport !== CONFIG.transport && !link.announcedFallback) {
+      link.announcedFallback = true;
+      link.on.log("warn", "WebSocket refused while HTTP works; using server-sent events.");
+    }
+  }
+
+  function dropped(link, current, code) {
+    if (current.ended || link.stopped) return;
+    current.ended = true;
+    clearTimeout(current.probe);
+    link.channel = null;
+    if (link.downSince === null) link.downSince = Date.now();
+    countFailure(link, current, code);
+    link.on.down();
+    if (link.transport === "ws" && link.wsRefused >= 2) { fallBackIfHttpWorks(link); return; }
+    if (link.transport === "sse" && CONFIG.transport === "ws" && !current.greeted) link.transport = "ws";
+    schedule(link);
+  }
+
+  function countFailure(link, current, code) {
+    if (!current.greeted) {
+      link.failures += 1;
+      // 1012: a server that is stopping turned us away, which says nothing about proxies
+      if (link.transport === "ws" && code !== 1012 && code !== undefined) link.wsRefused += 1;
+      return;
+    }
+    // greeted, then dropped at once: a server shutting down (uvicorn --reload), so keep backing off
+    if (Date.now() - current.openedAt < STABLE_MS) link.failures += 1;
+    else { link.failures = 0; link.lastAnnounced = null; }
+    if (link.transport !== CONFIG.transport && CONFIG.transport === "ws") link.transport = "ws"; // a fallback lasts one connection
+  }
+
+  // websockets keep failing: if plain HTTP answers, a proxy is blocking them, so use SSE
+  function fallBackIfHttpWorks(link) {
+    fetch(link.scriptUrl, { method: "HEAD", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT) })
+      .then((r) => { if (r.ok) { link.transport = "sse"; link.wsRefused = 0; } })
+      .catch(() => {})
+      .finally(() => schedule(link));
+  }
+
+  // ---- the next attempt: when, and what the console hears of it ----
+  function delay(link) {
+    const cap = CONFIG.reconnectInterval * 1000;
+    if (link.isQuiet()) return cap; // hidden tabs only: no hurry
+    const backoff = Math.min(cap, FAST_RETRIES[link.failures] ?? cap);
+    return Date.now() < link.restartUntil ? Math.min(backoff, RESTART_RETRY) : backoff;
+  }
+
+  function schedule(link) {
+    if (link.timer !== null || link.stopped) return;
+    const ms = delay(link);
+    announce(link, ms);
+    link.timer = setTimeout(() => attempt(link), ms);
+  }
+
+  // say it once the outage is real, and once more when the delay settles: never once per attempt
+  function announce(link, ms) {
+    const seconds = Math.round(ms) / 1000;
+    const settled = ms >= CONFIG.reconnectInterval * 1000;
+    const long = link.downSince !== null && Date.now() - link.downSince >= ANNOUNCE_AFTER;
+    if (link.failures === 0 || !(ms >= ANNOUNCE_FROM || settled || long)) return;
+    if (link.lastAnnounced !== null && !(settled && seconds !== link.lastAnnounced)) return;
+    link.lastAnnounced = seconds;
+    link.on.log("info", CONFIG.reconnectMessage.split("${reconnectInterval}").join(String(seconds)));
   }
 
   return { open };

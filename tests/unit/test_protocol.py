@@ -19,10 +19,8 @@ from fast_hot_reload._protocol import (
     with_withheld,
 )
 
-from .._support import TESTS
+from .._support.protocol import MERGE_CASES as CASES
 
-TABLE: dict[str, Any] = json.loads((TESTS / "_support" / "merge_cases.json").read_text(encoding="utf-8"))
-CASES: list[dict[str, Any]] = TABLE["cases"]
 BOOT = "0123456789abcdef"
 
 
