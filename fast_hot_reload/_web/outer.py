@@ -16,8 +16,6 @@ from .hosts import HostCheck
 from .request import CURRENT, RequestRecord
 from .runtime import STATE_KEY, Runtime
 
-CACHING_LENGTHS = frozenset((len(b"last-modified"), len(b"expires")))  # cache-control's is last-modified's
-
 
 class OuterMiddleware:
     """The outermost layer while hot reload is on, around the app's whole middleware stack.
@@ -118,7 +116,10 @@ def no_cache(message: Message) -> Message:
     """
     modified = False
     for key, _ in message.get("headers", ()):
-        name = key.lower() if len(key) in CACHING_LENGTHS else None  # a length test first: every response comes here
+        size = len(key)
+        if size != 13 and size != 7:  # a length test first (last-modified and cache-control: 13, expires: 7)
+            continue
+        name = key.lower()
         if name == b"last-modified":
             modified = True
         elif name == b"cache-control" or name == b"expires":

@@ -38,16 +38,22 @@ class Tabs:
     """
 
     def __init__(self) -> None:
-        self._tabs: OrderedDict[str, Tab] = OrderedDict()
+        # a page that never reports (most) stays a (client, rendered) pair: its Tab is made when it first does
+        self._tabs: OrderedDict[str, Tab | tuple[str | None, Collection[str] | None]] = OrderedDict()
 
     def issue(self, page_id: str, client: str | None, rendered: Collection[str] | None) -> None:
-        self._tabs[page_id] = Tab(client, rendered)
-        if len(self._tabs) > MAX_TABS:
-            self._tabs.popitem(last=False)
+        tabs = self._tabs
+        tabs[page_id] = (client, rendered)
+        if len(tabs) > MAX_TABS:
+            tabs.popitem(last=False)
 
     def find(self, page_id: object, client: str | None) -> Tab | None:
         """The tab of a page id we issued to this client; None for anything else (a guess, another client's)."""
         if not isinstance(page_id, str) or len(page_id) != 32:
             return None
         tab = self._tabs.get(page_id)
+        if isinstance(tab, tuple):
+            if tab[0] != client:
+                return None
+            tab = self._tabs[page_id] = Tab(*tab)
         return tab if tab is not None and tab.client == client else None
