@@ -132,6 +132,10 @@ class FastHotReload:
         hosts = HostCheck(self.config.allowed_hosts, self.config.ws_host_override)
 
         def build_stack() -> ASGIApp:
+            routes = app.router.routes
+            if endpoints in routes:  # last, now that the app's routes exist: its pages never try ours first
+                routes.remove(endpoints)
+                routes.append(endpoints)
             return OuterMiddleware(build(), endpoints, hosts)
 
         setattr(app, "build_middleware_stack", build_stack)  # noqa: B010

@@ -13,8 +13,8 @@ ROUTE_KEY = "fast_hot_reload.route"  # scope key: which of the grouped routes ma
 class Endpoints(BaseRoute):
     """The hot reload routes behind one substring test.
 
-    `FastHotReload(app)` usually runs before the app's own routes exist, so its routes come first
-    and every request of the app is tried against them: grouped, they cost a `str.__contains__`.
+    The outer layer answers them; in the app's routes (moved last when the app first serves) they are
+    for `url_path_for`, tools that list routes, and the 405 of a wrong method.
     """
 
     def __init__(self, prefix: str, routes: Sequence[BaseRoute]) -> None:
