@@ -63,6 +63,7 @@ class Broadcaster:
         self._hello: tuple[int, str] | None = None
         self.notices = 0  # the sequence number of the last notice
         self._notices: deque[Notice] = deque(maxlen=NOTICES)
+        self.standing = 0  # the seq of a notice that holds until the next version (an error the old app serves on)
         self.epoch = 0  # bumped to end every stream open now (the server is about to stop)
         self._refuse_until = 0.0  # monotonic time until which new streams are turned away
 
@@ -73,6 +74,7 @@ class Broadcaster:
     def publish(self, kind: Kind, paths: tuple[str, ...], truncated: bool = False) -> Event:
         """A new version: `paths` changed (cut to MAX_PATHS; `truncated` when the list was cut before)."""
         self.version += 1
+        self.standing = 0  # what stood was about the code before this change
         event = Event.of(self.version, kind, paths, truncated)
         self._history.append(event)
         self._merged.clear()
@@ -91,19 +93,25 @@ class Broadcaster:
             self.publish(kind, paths, truncated)
 
     def notify(
-        self, data: dict[str, Any], shared: bool = False, private: bool = False, public: dict[str, Any] | None = None
+        self,
+        data: dict[str, Any],
+        shared: bool = False,
+        private: bool = False,
+        public: dict[str, Any] | None = None,
+        standing: bool = False,
     ) -> None:
         """Send `data` to every client connected now, beside the versioned events. Never blocks.
 
         `shared`: to the clients of every worker of this server (a Python save's error), not only this one's.
         `private`: `data` carries details (a traceback, a log line) for trusted clients only; the others get
-        `public` instead, or nothing.
+        `public` instead, or nothing. `standing`: clients that connect later get it too, until the next version.
         """
         if shared and self.journal is not None:
             self.journal({"t": "notice", "data": data, "private": private, "public": public, "at": time.time()})
         self.notices += 1
         shown = protocol.notice_text(self.boot, public) if public is not None else None
         self._notices.append(Notice(self.notices, protocol.notice_text(self.boot, data), private, shown))
+        self.standing = self.notices if standing else 0
         self._wake()
 
     def notice_after(self, seq: int) -> Notice | None:

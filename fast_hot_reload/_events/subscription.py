@@ -21,7 +21,8 @@ class Subscription:
         self._broadcaster = broadcaster
         self.trusted = trusted
         self.version = broadcaster.version
-        self.notices = broadcaster.notices
+        # a notice that still stands (the error the serving app's rerun raised) is this client's first news too
+        self.notices = broadcaster.standing - 1 if broadcaster.standing else broadcaster.notices
         self.epoch = broadcaster.epoch
 
     @property

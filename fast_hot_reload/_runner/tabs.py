@@ -28,7 +28,7 @@ def show_error(state: dict[str, Any], exc: BaseException) -> None:
         exc = exc.with_traceback(None)  # its traceback is hmr's compile() call, not the app's
     details = describe_exception(exc, runtime.config.roots)
     public = {"type": "error", "details": withheld_details(details["title"], WITHHELD_NOTE)}
-    runtime.broadcaster.notify({"type": "error", "details": details}, private=True, public=public)
+    runtime.broadcaster.notify({"type": "error", "details": details}, private=True, public=public, standing=True)
 
 
 def close_streams(state: dict[str, Any]) -> None:

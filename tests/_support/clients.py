@@ -277,6 +277,8 @@ async def new_hello(
 async def _ends_at_once(listener: Listener) -> None:
     try:
         message = await listener.next(timeout=2.0)
+        while message["type"] == "error":  # the runner's old app, serving on: the error that stands comes first
+            message = await listener.next(timeout=2.0)
     except (ConnectionClosed, StreamEnded):
         return
     except TimeoutError:

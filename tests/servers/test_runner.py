@@ -35,6 +35,14 @@ def page(server: Server) -> dict[str, str]:
     return dict(re.findall(r'<p id="(\w+)">([^<]*)</p>', html))
 
 
+def new_token(server: Server, old: str) -> bool:
+    """The page's token differs from `old`: a new process serves (the old one may close between two requests)."""
+    try:
+        return page(server)["token"] != old
+    except httpx.TransportError:
+        return False
+
+
 def run(serve: Callable[..., Server], **options: object) -> Server:
     return serve("runner", command="fast-hot-reload", **options)
 
@@ -75,6 +83,25 @@ async def test_a_syntax_error_shows_over_the_page_and_the_fix_clears_it(serve: C
 
 
 @needs_hmr
+@pytest.mark.parametrize("transport", ["ws", "sse"])
+async def test_a_tab_opened_while_a_rerun_error_stands_gets_it(serve: Callable[..., Server], transport: str) -> None:
+    """The old app goes on serving after a rerun fails: a page opened then must say why its edit did not land."""
+    server = run(serve)
+    async with listen(server, transport) as first:
+        server.edit("main.py", 'MESSAGE = "python-v1"', 'MESSAGE = "python-v1"\nraise RuntimeError("half built")')
+        assert (await first.next())["type"] == "error"
+    async with listen(server, transport) as late:
+        error = await late.next()
+        assert error["type"] == "error" and "half built" in error["details"]["message"], error
+    server.edit("main.py", '\nraise RuntimeError("half built")', "")
+    await new_hello(server, late.hello["boot"], transport)
+    async with listen(server, transport) as after_fix:
+        with pytest.raises(TimeoutError):
+            await after_fix.next(0.5)  # the fix took it away: nothing stands
+    assert page(server)["message"] == "python-v1"
+
+
+@needs_hmr
 async def test_an_exception_while_rerunning_shows_and_the_fix_clears_it(serve: Callable[..., Server]) -> None:
     server = run(serve)
     async with listen(server) as listener:
@@ -95,7 +122,7 @@ async def test_a_change_hmr_cannot_follow_restarts_the_process(serve: Callable[.
     token = page(server)["token"]
     (server.root / "settings.cfg").write_text("a = 1\n")  # included, but no module reads it
     wait_for(lambda: "restarting: settings.cfg changed" in server.log(), what="the restart line")
-    wait_for(lambda: server.answers() and page(server)["token"] != token, timeout=20, what="the new process")
+    wait_for(lambda: new_token(server, token), timeout=20, what="the new process")
     assert server.process.poll() is None
 
 

@@ -95,3 +95,23 @@ async def test_sse_stream_pings_on_a_tick() -> None:
     assert chunks == [b": ping\r\n\r\n"]  # a comment: EventSource skips it, proxies see a live stream
     await stream.aclose()
     assert broadcaster.subscribers == 0
+
+
+@pytest.mark.anyio
+async def test_a_standing_notice_reaches_clients_that_connect_later_until_the_next_version() -> None:
+    """The runner's rerun error: the old app serves on, so a tab opened now must learn why its edit did not land."""
+    broadcaster = Broadcaster()
+    broadcaster.notify({"type": "log", "text": "passing"})  # a plain notice: for those connected now only
+    broadcaster.notify({"type": "error", "details": {"title": "half built"}}, standing=True)
+    with anyio.fail_after(5):
+        late = _sse_stream(broadcaster)
+        assert b'"hello"' in await anext(late)
+        first = json.loads((await anext(late)).split(b"data: ")[1])
+        assert first["type"] == "error" and first["details"]["title"] == "half built"
+        await late.aclose()
+        broadcaster.publish("reload", ("main.py",))  # the fix
+        after = _sse_stream(broadcaster)
+        assert b'"hello"' in await anext(after)
+        broadcaster.publish("css", ("a.css",))
+        assert b'"css"' in await anext(after)  # no error before it: nothing stands any more
+        await after.aclose()
