@@ -127,3 +127,32 @@ def test_of_two_sheets_named_alike_the_path_picks_one(serve: Any, context: Brows
     color(tab, "a", GREEN)
     assert busted(tab) == {"out.css": False, "site.css": False, "a/app.css": True, "b/app.css": True}
     kept(tab)
+
+
+CROSS_ORIGIN = """(origin) => {
+    const link = Object.assign(document.createElement("link"), {rel: "stylesheet", href: origin + "/static/b/app.css"});
+    const style = Object.assign(document.createElement("style"), {id: "theirs"});
+    style.textContent = `@import url("${origin}/static/inline.css");`;
+    document.head.prepend(link, style);  // before the page's own: these win the cascade once swapped
+    return new Promise((done) => link.addEventListener("load", done, {once: true}));
+}"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sheets_of_another_origin_are_left_alone(serve: Any, context: BrowserContext, mode: str) -> None:
+    """The same sheets from another origin (localhost for 127.0.0.1): not ours to read nor to swap."""
+    server: Server = serve("tailwind", env={"FHR_MODE": mode})
+    tab, _ = page(context, server)
+    other = f"http://localhost:{server.port}"
+    errors: list[str] = []
+    tab.page.on("pageerror", lambda error: errors.append(str(error)))
+    tab.page.evaluate(CROSS_ORIGIN, other)
+    edit(server, "static/b/app.css", BLUE, RED)
+    edit(server, "static/inline.css", BLUE, GREEN)
+    color(tab, "b", RED)
+    color(tab, "inline", GREEN)  # one event or two: the edits may come in one batch
+    hrefs = tab.page.evaluate("[...document.querySelectorAll('link[rel=stylesheet]')].map((l) => l.href)")
+    assert f"{other}/static/b/app.css" in hrefs  # theirs as it was
+    assert tab.page.evaluate("document.querySelectorAll('#theirs').length") == 1
+    assert busted(tab)["b/app.css"] and errors == []
+    assert tab.page.evaluate("window.marker") == 1
