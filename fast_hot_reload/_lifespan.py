@@ -19,6 +19,7 @@ from ._files.watch import watch
 from ._server.detect import runner_swaps, server_exiting
 from ._server.logs import announce, quiet_startup
 from ._server.signals import on_exit_signal
+from ._server.tracebacks import app_tracebacks
 from ._web.jinja import hook_jinja
 from ._web.runtime import STATE_KEY, Runtime
 
@@ -60,7 +61,7 @@ def lifespan_for(config: Config) -> Lifespan[Any]:
             tg.start_soon(_close_on_server_exit, broadcaster, stop)
             tg.start_soon(_keepalive, broadcaster)
             try:
-                with exit_signals(broadcaster), forwarding_logs(config, broadcaster):
+                with exit_signals(broadcaster), forwarding_logs(config, broadcaster), app_tracebacks():
                     yield {STATE_KEY: Runtime(config, broadcaster)}
             finally:
                 stop.set()

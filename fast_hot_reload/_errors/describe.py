@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import linecache
-import os
 import traceback
 from pathlib import Path
 from types import FrameType
@@ -10,13 +9,13 @@ from typing import Any
 import jinja2
 
 from .details import Details, details
+from .frames import keeps_ours, ours
 from .paths import MAX_LINE, ShortPaths, clip
 
 MAX_FRAMES = 50  # innermost kept: the outer ones are the server's plumbing
 MAX_MESSAGE = 2000
 MAX_CHAIN = 3
 CONTEXT = 2  # source lines shown either side of the error's line
-PACKAGE = str(Path(__file__).parent.parent) + os.sep  # the whole package: our frames are not the app's
 
 
 def describe_exception(exc: BaseException, roots: tuple[Path, ...]) -> Details:
@@ -48,8 +47,10 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 
 def _describe(exc: BaseException, paths: ShortPaths) -> Details:
-    # our own frames (the Jinja hook, the Python check) say nothing about the app's error
-    walked = [_frame_of(frame, line) for frame, line in traceback.walk_tb(exc.__traceback__) if not _ours(frame)]
+    # our own frames (the layers, the Jinja hook) say nothing about the app's error, unless it was raised in them
+    stack = list(traceback.walk_tb(exc.__traceback__))
+    everything = keeps_ours([frame.f_code.co_filename for frame, _ in stack])
+    walked = [_frame_of(frame, line) for frame, line in stack if everything or not ours(frame.f_code.co_filename)]
     kept = walked[-MAX_FRAMES:]
     for filename in {frame[0] for frame in kept}:
         linecache.checkcache(filename)  # a file saved since it was cached shows as it is now
@@ -113,10 +114,6 @@ def _message(exc: BaseException) -> str:
         return str(exc)
     except Exception:
         return f"<unprintable {type(exc).__name__} object>"
-
-
-def _ours(frame: FrameType) -> bool:
-    return frame.f_code.co_filename.startswith(PACKAGE)
 
 
 def _frame_of(frame: FrameType, line: int | None) -> tuple[str, int, str, bool]:

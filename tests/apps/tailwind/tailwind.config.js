@@ -1,0 +1,1 @@
+module.exports = { content: ["./templates/**/*.html"], corePlugins: { preflight: false } };
