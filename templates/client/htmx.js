@@ -67,7 +67,7 @@ const Htmx = (() => {
     };
     // asked again only when that is safe and its place is known: other swaps keep what they show until a reload
     record.renewable = String(config.verb).toLowerCase() === "get" && !detail.boosted && !known.selectOob &&
-      IN_PLACE.has(style) && kept === (style === "innerHTML");
+      IN_PLACE.has(style) && kept === (style === "innerHTML") && contentOf(record, record.base) !== null;
     if (!record.renewable) for (const path of record.templates) unsafe.add(path);
     remember(record);
   }

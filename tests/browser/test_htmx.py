@@ -67,6 +67,9 @@ def test_data_file_change_updates_htmx_content_in_place_and_appended_content_sta
     server = serve_htmx(serve, htmx)
     tab = loaded(context, server)
     navigations = len(tab.navigations)
+    asked: list[str] = []  # what the client sent again (htmx's own requests do not say X-Hot-Reload)
+    tab.page.on("request", lambda r: asked.append(r.url) if r.headers.get("x-hot-reload") == "refresh" else None)
+    tab.page.wait_for_function("document.getElementById('ticker').textContent === 'tick 3'", timeout=TIMEOUT * 1000)
     data = json.loads((server.root / "data.json").read_text())
     data["items"][0] = "item-v2"
     data["news"][0] = "news-v2"
@@ -75,6 +78,10 @@ def test_data_file_change_updates_htmx_content_in_place_and_appended_content_sta
         "document.querySelector('#items.loaded .item')?.textContent === 'item-v2'", timeout=TIMEOUT * 1000
     )
     stayed(tab, navigations)
+    tab.until(lambda: server.url + "/ticker" in asked, what="the ticker asked again")
+    # the ticker polled three times: only its latest swap is remembered, so it is asked for once
+    paths = sorted(url.removeprefix(server.url) for url in asked)
+    assert paths == ["/", "/companies", "/form", "/items", "/ticker"], paths
     # an appending swap (beforeend: infinite scroll, "more") is not asked again: it would append a second copy
     assert tab.page.evaluate("[...document.querySelectorAll('#news li')].map((li) => li.textContent)") == [
         "news-v1 (page 1)"

@@ -3,7 +3,8 @@
 Relative `templates` and `static` dirs (served from its folder); the page is a shell that htmx fills after it
 loads: company rows from a Python dict (`hx-get` on load, innerHTML), items from a JSON file (`hx-get` on load,
 outerHTML), a page of news appended by a "more" button (beforeend), a form loaded by htmx, a note loaded by a POST,
-and a search form with `hx-get` + `hx-push-url` whose URL renders the whole page when browsed to.
+a search form with `hx-get` + `hx-push-url` whose URL renders the whole page when browsed to, and a ticker that
+polls (`hx-trigger="every 300ms"`, outerHTML: each answer brings a new element).
 FHR_MODE picks ws (default) or sse; FHR_HTMX picks htmx 1 or 2 (default).
 """
 
@@ -22,6 +23,7 @@ from fast_hot_reload import FastHotReload
 
 COMPANIES = {"acme": "ACME Corp", "globex": "Globex"}
 MODE = os.environ.get("FHR_MODE", "ws")
+TICKS = [0]
 
 app = FastAPI()
 app.mount("/static", StaticFiles(directory="static"), name="static")
@@ -71,3 +73,9 @@ async def form(request: Request) -> HTMLResponse:
 @app.post("/note", response_class=HTMLResponse)
 async def note(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "partials/note.html", {})
+
+
+@app.get("/ticker", response_class=HTMLResponse)
+async def ticker(request: Request) -> HTMLResponse:
+    TICKS[0] += 1
+    return templates.TemplateResponse(request, "partials/ticker.html", {"tick": TICKS[0]})
