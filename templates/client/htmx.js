@@ -8,15 +8,21 @@ const Htmx = (() => {
   const unsafe = new Set(); // templates of swaps that cannot be asked again (not GET, appended): a reload shows them
   const asked = new WeakMap(); // xhr -> what htmx knew when it sent the request, and what its swap overrode
 
-  const attr = (el, name) => (el && el.closest ? el.closest(`[${name}],[data-${name}]`) : null);
-  const attrOf = (el, name) => { const at = attr(el, name); return at ? at.getAttribute(name) ?? at.getAttribute("data-" + name) : null; };
+  // an attribute as htmx reads it: on the element or inherited from an ancestor, with or without data-
+  function attrOf(el, name) {
+    const at = el && el.closest ? el.closest(`[${name}],[data-${name}]`) : null;
+    return at ? at.getAttribute(name) ?? at.getAttribute("data-" + name) : null;
+  }
 
   // `found(paths)`: each htmx response that names its templates; `moved()`: htmx pushed, replaced or restored a URL
   function watch(found, moved) {
     document.addEventListener("htmx:beforeRequest", requested);
     document.addEventListener("htmx:beforeSwap", (e) => overrides(e.detail || {}));
     document.addEventListener("htmx:afterSwap", swapped);
-    document.addEventListener("htmx:afterRequest", (e) => { const paths = templatesOf(e.detail && e.detail.xhr); if (paths) found(paths); });
+    document.addEventListener("htmx:afterRequest", (e) => {
+      const paths = templatesOf(e.detail && e.detail.xhr);
+      if (paths) found(paths);
+    });
     for (const name of ["htmx:pushedIntoHistory", "htmx:replacedInHistory", "htmx:historyRestore"]) {
       document.addEventListener(name, () => moved());
     }
@@ -26,7 +32,9 @@ const Htmx = (() => {
   function templatesOf(from) {
     const read = from && (typeof from.getResponseHeader === "function" ? from.getResponseHeader : from.get);
     const raw = typeof read === "function" ? read.call(from, TEMPLATES_HEADER) : null;
-    try { const paths = raw ? JSON.parse(raw) : null; return Array.isArray(paths) ? paths : null; } catch { return null; } // not ours
+    let paths = null;
+    try { paths = raw ? JSON.parse(raw) : null; } catch { return null; } // not ours
+    return Array.isArray(paths) ? paths : null;
   }
 
   // the element that asked, while it is still in the page: how it swaps, as htmx reads it (inherited attributes)
@@ -54,7 +62,7 @@ const Htmx = (() => {
     const known = xhr && asked.get(xhr);
     if (!config || !known || known.done) return;
     known.done = true;
-    const style = String(known.swap || (window.htmx && window.htmx.config && window.htmx.config.defaultSwapStyle) || "innerHTML").trim().split(/\s+/)[0];
+    const style = styleOf(known.swap);
     const live = e.target;
     const kept = live === detail.target;
     const record = {
@@ -70,6 +78,11 @@ const Htmx = (() => {
       IN_PLACE.has(style) && kept === (style === "innerHTML") && contentOf(record, record.base) !== null;
     if (!record.renewable) for (const path of record.templates) unsafe.add(path);
     remember(record);
+  }
+
+  function styleOf(spec) {
+    const config = window.htmx && window.htmx.config;
+    return String(spec || (config && config.defaultSwapStyle) || "innerHTML").trim().split(/\s+/)[0];
   }
 
   const stringsOf = (headers) => Object.fromEntries(Object.entries(headers || {}).filter(([, v]) => typeof v === "string"));
@@ -109,9 +122,12 @@ const Htmx = (() => {
       const response = await fetch(record.url, { method: "GET", cache: "no-store", credentials: "same-origin",
         headers: { ...record.headers, "X-Hot-Reload": "refresh" } });
       const text = await Render.decoded(response);
-      if (response.status >= 500) return { error: { title: response.status + " " + response.statusText + " from " + record.url, message: text.slice(0, 2000) } };
+      if (response.status >= 500) {
+        return { error: { title: `${response.status} ${response.statusText} from ${record.url}`, message: text.slice(0, 2000) } };
+      }
       // what htmx would not swap (a redirect it follows by itself, 204, 286, an error): leave it as it is
-      if (response.status !== 200 || response.redirected || response.headers.get("HX-Redirect") || response.headers.get("HX-Refresh")) return null;
+      const elsewhere = response.headers.get("HX-Redirect") || response.headers.get("HX-Refresh");
+      if (response.status !== 200 || response.redirected || elsewhere) return null;
       return { html: text, templates: templatesOf(response.headers) };
     } catch { return null; } // the server is away: the next hello does it again
   }
@@ -122,7 +138,9 @@ const Htmx = (() => {
     if (answer.error) { outcome.error = answer.error; return; }
     const base = contentOf(record, record.base);
     const next = contentOf(record, answer.html);
-    if (!base || !next || Render.scriptsOf(base, () => false) !== Render.scriptsOf(next, () => false)) { outcome.unplaced++; return; }
+    // a new script would not run in a morph: as for the page, a reload runs it
+    const scripts = (content) => Render.scriptsOf(content, () => false);
+    if (!base || !next || scripts(base) !== scripts(next)) { outcome.unplaced++; return; }
     const merged = Morph.merge(record.live, base, next, { skip });
     process(merged.touched);
     outcome.changed += merged.changed;
@@ -135,8 +153,8 @@ const Htmx = (() => {
   function contentOf(record, html) {
     const doc = document.implementation.createHTMLDocument("");
     const box = doc.createElement(record.context);
-    if (/^\s*<(!doctype|html|head|body)\b/i.test(html)) box.append(...new DOMParser().parseFromString(html, "text/html").body.childNodes);
-    else box.innerHTML = html;
+    if (!/^\s*<(!doctype|html|head|body)\b/i.test(html)) box.innerHTML = html;
+    else box.append(...new DOMParser().parseFromString(html, "text/html").body.childNodes); // a whole page
     for (const title of box.querySelectorAll("title")) title.remove(); // htmx takes it for the page's
     if (box.querySelector(OOB)) return null;
     let content = box;
@@ -146,7 +164,7 @@ const Htmx = (() => {
     }
     if (record.style === "innerHTML") return content;
     const elements = [...content.children];
-    const loose = [...content.childNodes].some((n) => n.nodeType === 3 ? n.nodeValue.trim() : n.nodeType !== 1 && n.nodeType !== 8);
+    const loose = [...content.childNodes].some((n) => (n.nodeType === 3 ? n.nodeValue.trim() : n.nodeType !== 1 && n.nodeType !== 8));
     return elements.length === 1 && !loose && elements[0].localName === record.live.localName ? elements[0] : null;
   }
 

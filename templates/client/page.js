@@ -129,9 +129,10 @@ const Page = (() => {
       if (STYLES.test(path)) plan.styles.push(path);
       else if (IMAGES.test(path) && !uses(path)) plan.images.push(path);
       else if (TEMPLATES.test(path)) {
-        // htmx's GET asked again and morphed; a fragment of a POST (or appended) only a reload renders again
-        if (tab.fragments.has(path) && !uses(path)) { if (Htmx.renews(path)) plan.fragments.push(path); else plan.reload = true; }
-        else if (tab.templates === null || uses(path)) plan.refresh = true;
+        // only htmx fragments show it: their GETs are sent again; a POST's (or appended) only a reload renders
+        if (tab.fragments.has(path) && !uses(path)) {
+          if (Htmx.renews(path)) plan.fragments.push(path); else plan.reload = true;
+        } else if (tab.templates === null || uses(path)) plan.refresh = true;
       } else if (PAGE_FILES.test(path) || uses(path)) plan.refresh = true;
       else plan.reload = true; // a script, or a file we know nothing about: start afresh
     }
@@ -141,7 +142,8 @@ const Page = (() => {
   // fetch the page again and morph the live one toward it; what cannot be done in place reloads
   function refresh(tab, reason, at, plan) {
     const hello = at.type === "hello" ? at : null;
-    exclusive(tab, reason, () => Render.fetchPage(location.href).then((result) => refreshed(tab, result, reason, at, hello, plan)));
+    exclusive(tab, reason, () => Render.fetchPage(location.href)
+      .then((result) => refreshed(tab, result, reason, at, hello, plan)));
   }
 
   // one update in place at a time: what comes meanwhile waits for it; a bug of ours reloads
@@ -180,8 +182,8 @@ const Page = (() => {
 
   // a template that only htmx fragments show: ask for those again, the page stays
   function renewOnly(tab, reason, version, plan) {
-    const paths = new Set(plan.fragments);
-    exclusive(tab, reason, () => Htmx.renew((r) => [...r.templates].some((p) => paths.has(p)), tab.skip).then((fragments) => {
+    const shows = (record) => plan.fragments.some((path) => record.templates.has(path));
+    exclusive(tab, reason, () => Htmx.renew(shows, tab.skip).then((fragments) => {
       if (!settled(tab, reason, 0, fragments)) return;
       tab.version = Math.max(tab.version, version);
       Assets.refresh(plan, version);
@@ -209,7 +211,7 @@ const Page = (() => {
       tab.templates = identity.templates;
       tab.id = identity.id;
       log("debug", "Baseline: " + location.pathname + location.search);
-    }));
+    }).catch((error) => console.debug(CONFIG.prefix, error))); // the old baseline stays: no reason to reload
   }
 
   function morphTo(tab, base, next) {

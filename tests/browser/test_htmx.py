@@ -134,3 +134,22 @@ def test_a_fragment_htmx_loaded_by_post_still_reloads(serve: Any, context: Brows
     tab.until(lambda: len(tab.navigations) == navigations + 1, what="a full reload")
     tab.wait_text("note-text", "note-v2")
     assert f"{PREFIX} Reloading: templates/partials/note.html" in tab.logs
+
+
+@pytest.mark.parametrize(("htmx", "mode"), PAIRS)
+def test_typed_text_stays_after_htmx_restored_a_url_from_its_history(
+    serve: Any, context: BrowserContext, htmx: str, mode: str
+) -> None:
+    """Back from /search?q=ACME: htmx puts its snapshot of / back, and the baseline follows it there."""
+    server = serve_htmx(serve, htmx, mode)
+    tab = loaded(context, server)
+    tab.page.fill("#q", "ACME")
+    tab.page.click("#go")
+    tab.until(lambda: f"{PREFIX} Baseline: /search?q=ACME" in tab.logs, what="the baseline of the pushed URL")
+    tab.page.go_back()
+    tab.until(lambda: tab.count(f"{PREFIX} Baseline: /") == 1, what="the baseline of the restored URL")
+    tab.page.fill("#q", "after going back")
+    edit(server, "templates/index.html", "home-v1", "home-v2")
+    tab.wait_text("title", "home-v2")
+    assert tab.page.url == server.url + "/" and tab.page.evaluate("window.marker") == 1
+    assert tab.page.input_value("#q") == "after going back"
