@@ -21,7 +21,7 @@ const Page = (() => {
     State.restore();
     showErrorOf(document);
     Render.fetchBaseline(tab.id, scriptUrl, (html) => { if (tab.base === null) tab.base = html; });
-    Htmx.watchFragments((paths) => { for (const path of paths) tab.fragments.add(path); });
+    Htmx.watch((paths) => found(tab, paths), () => whenIdle(tab, () => rebaseline(tab)));
     Report.start(scriptUrl, () => tab.id); // tab.id: a refresh in place brings the server's new page id
     Editor.start(scriptUrl, () => tab.id);
     Hub.join(scriptUrl, handlers(tab), () => document.visibilityState !== "hidden");
@@ -37,7 +37,7 @@ const Page = (() => {
       skip: (node) => isOurs(node) || (node.nodeType === 1 && /^fast-hot-reload/.test(node.id || node.localName)),
       base: null, // the HTML this tab's DOM last came from (as the server sent it), for the three-way morph
       frame: Render.scriptsOf(document, isOurs), // the page's scripts, when no base is known: what a morph must not change
-      fragments: new Set(), // templates of htmx fragments loaded since
+      fragments: new Set(), // templates of htmx fragments loaded since (Htmx knows which swap showed which)
       reloading: false,
       busy: false, // an update in place is under way: later messages wait for it
       waiting: [],
@@ -69,6 +69,8 @@ const Page = (() => {
     if (tab.reloading) return;
     if (tab.busy) tab.waiting.push(act); else act();
   }
+
+  const found = (tab, paths) => { for (const path of paths) tab.fragments.add(path); };
 
   function received(tab, msg) {
     if (msg.type === "error") { Overlay.show(msg.details || {}, CONFIG.prefix); return; }
@@ -110,12 +112,13 @@ const Page = (() => {
     const reason = paths.join(", ") || "files changed";
     if (plan.reload) { reload(tab, reason, hello); return; }
     if (plan.refresh) { refresh(tab, reason, { boot: tab.boot, version }, plan); return; }
+    if (plan.fragments.length) { renewOnly(tab, reason, version, plan); return; }
     tab.version = version;
     Assets.refresh(plan, version);
   }
 
   function planFor(tab, paths, cssOnly, cut) {
-    const plan = { styles: [], images: [], allStyles: false, refresh: false, reload: false };
+    const plan = { styles: [], images: [], fragments: [], allStyles: false, refresh: false, reload: false };
     const uses = (path) => tab.templates !== null && tab.templates.has(path);
     if (!paths.length || cut) { // nobody knows the whole list: every stylesheet, or everything
       if (cssOnly) plan.allStyles = true; else plan.reload = true;
@@ -126,8 +129,10 @@ const Page = (() => {
       if (STYLES.test(path)) plan.styles.push(path);
       else if (IMAGES.test(path) && !uses(path)) plan.images.push(path);
       else if (TEMPLATES.test(path)) {
-        if (tab.fragments.has(path) && !uses(path)) plan.reload = true; // only a reload renders its fragment again
-        else if (tab.templates === null || uses(path)) plan.refresh = true;
+        // only htmx fragments show it: their GETs are sent again; a POST's (or appended) only a reload renders
+        if (tab.fragments.has(path) && !uses(path)) {
+          if (Htmx.renews(path)) plan.fragments.push(path); else plan.reload = true;
+        } else if (tab.templates === null || uses(path)) plan.refresh = true;
       } else if (PAGE_FILES.test(path) || uses(path)) plan.refresh = true;
       else plan.reload = true; // a script, or a file we know nothing about: start afresh
     }
@@ -136,10 +141,15 @@ const Page = (() => {
 
   // fetch the page again and morph the live one toward it; what cannot be done in place reloads
   function refresh(tab, reason, at, plan) {
-    tab.busy = true;
     const hello = at.type === "hello" ? at : null;
-    Render.fetchPage(location.href)
-      .then((result) => refreshed(tab, result, reason, at, hello, plan))
+    exclusive(tab, reason, () => Render.fetchPage(location.href)
+      .then((result) => refreshed(tab, result, reason, at, hello, plan)));
+  }
+
+  // one update in place at a time: what comes meanwhile waits for it; a bug of ours reloads
+  function exclusive(tab, reason, work) {
+    tab.busy = true;
+    work()
       .catch((error) => { console.debug(CONFIG.prefix, error); reload(tab, reason, null); })
       .finally(() => {
         tab.busy = false;
@@ -159,14 +169,49 @@ const Page = (() => {
     const base = tab.base ? Render.parse(tab.base) : null;
     if (!sameFrame(tab, base, result.doc)) { reload(tab, reason + " (its scripts changed)", hello); return; }
     const outcome = morphTo(tab, base, result.doc);
-    if (outcome.unplaced > 0) { reload(tab, reason + " (the page's scripts moved what changed)", null); return; }
+    if (outcome.unplaced > 0) { reload(tab, reason + " (the page's scripts moved what changed)", null); return null; }
     Overlay.clear();
     tab.gone = false;
     Object.assign(tab, Render.identityOf(result.doc) || { boot: at.boot, version: at.version });
     tab.version = Math.max(tab.version, at.version);
     tab.base = result.html;
     if (plan) Assets.refresh(plan, at.version);
-    log(outcome.changed > 0 ? "info" : "debug", (outcome.changed > 0 ? "Refreshed: " : "Up to date: ") + reason);
+    // what htmx loaded after the page came from the server too (data, a restart): ask for it again
+    return Htmx.renew(() => true, tab.skip).then((fragments) => settled(tab, reason, outcome.changed, fragments));
+  }
+
+  // a template that only htmx fragments show: ask for those again, the page stays
+  function renewOnly(tab, reason, version, plan) {
+    const shows = (record) => plan.fragments.some((path) => record.templates.has(path));
+    exclusive(tab, reason, () => Htmx.renew(shows, tab.skip).then((fragments) => {
+      if (!settled(tab, reason, 0, fragments)) return;
+      tab.version = Math.max(tab.version, version);
+      Assets.refresh(plan, version);
+    }));
+  }
+
+  // the fragments' outcome after the page's: one line for both; false when the tab reloads instead
+  function settled(tab, reason, changed, fragments) {
+    found(tab, fragments.found);
+    if (fragments.unplaced > 0) { reload(tab, reason + " (htmx content could not be updated in place)", null); return false; }
+    if (fragments.error) Overlay.show(fragments.error, CONFIG.prefix);
+    else Overlay.clear();
+    const any = changed + fragments.changed > 0;
+    log(any ? "info" : "debug", (any ? "Refreshed: " : "Up to date: ") + reason);
+    return true;
+  }
+
+  // htmx pushed, replaced or restored a URL: the page's baseline follows, so a later morph sees what htmx changed
+  // as it stands, not as a change of the server's (taken only if nothing changed meanwhile: the same boot and version)
+  function rebaseline(tab) {
+    exclusive(tab, "files changed", () => Render.fetchPage(location.href).then((result) => {
+      const identity = result.kind === "page" ? Render.identityOf(result.doc) : null;
+      if (!identity || identity.boot !== tab.boot || identity.version !== tab.version) return;
+      tab.base = result.html;
+      tab.templates = identity.templates;
+      tab.id = identity.id;
+      log("debug", "Baseline: " + location.pathname + location.search);
+    }).catch((error) => console.debug(CONFIG.prefix, error))); // the old baseline stays: no reason to reload
   }
 
   function morphTo(tab, base, next) {
