@@ -1,9 +1,9 @@
 // ---- late: content a page adds after it loaded (htmx, scripts, images), watched up to a deadline ----
 const Late = (() => {
   const USER_INPUT = ["wheel", "touchstart", "pointerdown", "keydown"];
-  // besides new or changed nodes and a new size: the page or an image loading, a scroll (the browser's own
-  // restore, a script); captured, as images' and boxes' events do not bubble (and images' never reach window)
-  // (a function: the same script runs in the SharedWorker, which has no window)
+  // besides nodes and sizes: the page or an image loading, a scroll (the browser's own restore, a script);
+  // captured, as images' and boxes' events do not bubble (images' never reach window). A function: the same
+  // script runs in the SharedWorker, which has no window
   const events = () => [[window, "load"], [document, "load"], [window, "scroll"]];
 
   // a caller's function that throws is done: nothing of it may break the page's own observers and events
