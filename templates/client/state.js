@@ -3,9 +3,9 @@ const State = (() => {
   const KEY = "fast-hot-reload:state";
   const MAX_AGE = 15000; // ms: an older snapshot is from another visit, not from our reload
   const SCROLL_WAIT = 3000; // ms a late-growing page (htmx, scripts) gets to reach the saved scroll
+  const LATE_WAIT = 5000; // ms fields and focus wait for elements that late content (htmx, scripts) brings
   const FIELDS = "input, textarea, select";
   const UNKEPT = new Set(["password", "file", "hidden", "submit", "button", "reset", "image"]);
-  const USER_INPUT = ["wheel", "touchstart", "pointerdown", "keydown"];
 
   // ---- element identity: #id, else form + name, else a tag:nth-of-type path from an id ----
   function idCounts() {
@@ -95,12 +95,16 @@ const State = (() => {
     return fields;
   }
 
-  function restoreField([key, value, initial]) {
+  // true once the field is on the page (filled or not); `late`: it came after load, maybe typed in since
+  function restoreField([key, value, initial], late) {
     const el = find(key);
-    if (!el || !el.matches(FIELDS) || UNKEPT.has(el.type)) return;
-    const now = readField(el)[1];
+    if (!el) return false;
+    if (!el.matches(FIELDS) || UNKEPT.has(el.type)) return true;
+    const [shown, now] = readField(el);
+    if (late && JSON.stringify(shown) !== JSON.stringify(now)) return true; // the user (or a script) was first
     // the server changed this field's own markup: its new default wins (also over the browser's own restore)
     writeField(el, digest(now) === initial ? value : now);
+    return true;
   }
 
   // ---- focus, text selection, details, dialogs ----
@@ -114,14 +118,16 @@ const State = (() => {
 
   function restoreFocus([key, range]) {
     const el = find(key);
-    if (!el) return;
+    if (!el) return false;
     el.focus({ preventScroll: true }); // the scroll is restored on its own
     if (range) try { el.setSelectionRange(...range); } catch { /* no text selection on this kind of field */ }
+    return true;
   }
 
   function restoreDetails([key, open]) {
     const el = find(key);
     if (el instanceof HTMLDetailsElement) el.open = open;
+    return !!el;
   }
 
   // a browser without :modal (old ones) gets dialogs back non-modal
@@ -129,11 +135,12 @@ const State = (() => {
 
   function restoreDialog([key, mode]) {
     const el = find(key);
-    if (!(el instanceof HTMLDialogElement) || (el.open && isModal(el) === (mode === "modal"))) return;
+    if (!(el instanceof HTMLDialogElement) || (el.open && isModal(el) === (mode === "modal"))) return !!el;
     try {
       if (el.open) el.close();
       if (mode === "modal") el.showModal(); else el.show();
     } catch { /* a dialog that cannot open here stays as the new page has it */ }
+    return true;
   }
 
   // ---- scroll: the window and scrolled containers, retried while a late page grows ----
@@ -153,26 +160,23 @@ const State = (() => {
   }
 
   function restoreScroll(spots, wait) {
-    // held, not just reached: content a script adds above later (htmx) would otherwise shift the view
-    const attempt = () => { for (const spot of spots) scrollTo(spot); };
-    const grown = new ResizeObserver(attempt);
-    const changed = new MutationObserver(attempt);
-    const timer = setTimeout(() => stop(), wait);
-    const stop = () => {
-      grown.disconnect();
-      changed.disconnect();
-      clearTimeout(timer);
-      removeEventListener("load", attempt);
-      document.removeEventListener("load", attempt, true);
-      for (const type of USER_INPUT) removeEventListener(type, stop, true);
+    // held, not just reached: content a script adds above later (htmx), or the browser's own restore at load
+    // (placed for the page as it was then), would otherwise move the view; until the user scrolls or types
+    Late.watch(() => { for (const spot of spots) scrollTo(spot); return true; }, () => false, wait);
+  }
+
+  // ---- what is not on the page yet: kept, and restored when late content (htmx, a script) brings it ----
+  function restoreLate(pending, wait) {
+    const look = () => {
+      for (const item of [...pending]) if (tryOne(item, true)) pending.splice(pending.indexOf(item), 1);
+      return pending.length > 0;
     };
-    grown.observe(document.documentElement);
-    if (document.body) grown.observe(document.body);
-    changed.observe(document.documentElement, { childList: true, subtree: true });
-    addEventListener("load", attempt);
-    document.addEventListener("load", attempt, true); // images growing the page
-    for (const type of USER_INPUT) addEventListener(type, stop, { capture: true, passive: true }); // the user moved on
-    attempt();
+    // the user clicked or typed somewhere: the focus stays where they put it; fields still come back
+    const user = (type) => {
+      if (type !== "wheel") pending = pending.filter(([restoreOne]) => restoreOne !== restoreFocus);
+      return pending.length > 0;
+    };
+    Late.watch(look, user, wait);
   }
 
   // ---- the snapshot ----
@@ -197,26 +201,31 @@ const State = (() => {
     } catch { return null; }
   }
 
-  function each(list, restoreOne) {
-    for (const item of Array.isArray(list) ? list : []) {
-      try { restoreOne(item); } catch { /* an entry this page cannot take: skip it */ }
-    }
+  const listOf = (list) => (Array.isArray(list) ? list : []);
+
+  // true when done with: restored, or an entry this page cannot take
+  function tryOne([restoreOne, entry], late) {
+    try { return restoreOne(entry, late); } catch { return true; }
   }
 
-  function apply(snapshot, scrollWait) {
-    each(snapshot.fields, restoreField);
-    each(snapshot.details, restoreDetails);
-    each(snapshot.dialogs, restoreDialog); // before focus: a modal dialog moves focus into itself
-    each(snapshot.focus ? [snapshot.focus] : [], restoreFocus);
-    const spots = Array.isArray(snapshot.scroll) ? snapshot.scroll : [];
-    if (spots.length) try { restoreScroll(spots, scrollWait); } catch { /* no observers here: keep the top */ }
+  function apply(snapshot, waits) {
+    const items = [
+      ...listOf(snapshot.fields).map((f) => [restoreField, f]),
+      ...listOf(snapshot.details).map((d) => [restoreDetails, d]),
+      ...listOf(snapshot.dialogs).map((d) => [restoreDialog, d]), // before focus: a modal moves focus into itself
+      ...(snapshot.focus ? [[restoreFocus, snapshot.focus]] : []),
+    ];
+    const pending = items.filter((item) => !tryOne(item, false));
+    if (pending.length) try { restoreLate(pending, waits.late); } catch { /* no observers here: what is, is */ }
+    const spots = listOf(snapshot.scroll);
+    if (spots.length) try { restoreScroll(spots, waits.scroll); } catch { /* no observers here: keep the top */ }
   }
 
   function restore(options) {
-    const { maxAge = MAX_AGE, scrollWait = SCROLL_WAIT } = options || {};
+    const { maxAge = MAX_AGE, scrollWait = SCROLL_WAIT, lateWait = LATE_WAIT } = options || {};
     const snapshot = take(maxAge);
     if (!snapshot) return false;
-    const run = () => apply(snapshot, scrollWait);
+    const run = () => apply(snapshot, { scroll: scrollWait, late: lateWait });
     if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", run, { once: true });
     else run();
     return true;

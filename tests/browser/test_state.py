@@ -24,10 +24,11 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 
 ROOM = CLIENT / "state.js"
+LATE = CLIENT / "late.js"  # the room state.js waits for late content with, included before it as in the client
 ORIGIN = "http://fhr.test"
 KEY = "fast-hot-reload:state"
 DEADLINE_MS = 5000  # for waits on the page; everything here happens in well under a second
-# the test page's stand-in for the client: the room in a strict IIFE, then restore() (options from ?wait=)
+# the test page's stand-in for the client: the rooms in a strict IIFE, then restore() (options from ?wait=)
 DRIVER = """(() => {
   "use strict";
 %s
@@ -100,7 +101,7 @@ Pages = dict[str, str]
 def pages(context: BrowserContext) -> Iterator[Pages]:
     """Path -> HTML served on ORIGIN; a test edits it between loads to change the markup."""
     served: Pages = {"/": FORM_PAGE, "/late": LATE_PAGE, "/manual": MANUAL_PAGE}
-    script = DRIVER % ROOM.read_text()
+    script = DRIVER % (LATE.read_text() + ROOM.read_text())
 
     def answer(route: Route) -> None:
         path = "/" + route.request.url.removeprefix(ORIGIN + "/").split("?")[0]
@@ -310,6 +311,18 @@ def test_a_user_scroll_during_the_wait_cancels_the_restore(context: BrowserConte
     until(page, "() => window.wheeled")
     after_frames(page, "grow(); 0")
     assert page.evaluate("scrollY") < 100  # the page grew, but the user had taken over
+
+
+def test_a_scroll_not_by_the_user_during_the_wait_is_undone(context: BrowserContext, pages: Pages) -> None:
+    page = open_page(context, "/manual?wait=10000")
+    page.evaluate("grow(); scrollTo(0, 2500)")
+    page.evaluate("fhrState.save()")
+    assert reload(page) is True
+    after_frames(page, "grow(); 0")
+    assert page.evaluate("scrollY") == 2500
+    # the browser's own restore at load, placed for the page as it was then, or a script: no user input
+    page.evaluate("scrollTo(0, 400)")
+    until(page, "() => scrollY === 2500")
 
 
 def test_the_restore_gives_up_after_its_wait(context: BrowserContext, pages: Pages) -> None:
