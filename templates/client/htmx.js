@@ -74,7 +74,9 @@ const Htmx = (() => {
       templates: new Set(templatesOf(xhr) || []),
     };
     // asked again only when that is safe and its place is known: other swaps keep what they show until a reload
-    record.renewable = String(config.verb).toLowerCase() === "get" && !detail.boosted && !known.selectOob &&
+    // (and only this server's: another origin's data did not change with our files, nor do we send it requests)
+    record.renewable = new URL(record.url).origin === location.origin &&
+      String(config.verb).toLowerCase() === "get" && !detail.boosted && !known.selectOob &&
       IN_PLACE.has(style) && kept === (style === "innerHTML") && contentOf(record, record.base) !== null;
     if (!record.renewable) for (const path of record.templates) unsafe.add(path);
     remember(record);
